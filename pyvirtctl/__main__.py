@@ -1,0 +1,7 @@
+"""`python -m pyvirtctl`."""
+
+import sys
+
+from pyvirtctl.cli import main
+
+sys.exit(main())
