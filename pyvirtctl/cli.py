@@ -1,0 +1,93 @@
+"""Entry point: `main(argv) -> int` is the one place where errors become messages and exit codes.
+
+Like virtctl's Execute: a command error is printed as one line on stderr (no prefix, no usage dump),
+preceded by the client/server version-mismatch hint when the two minor versions really differ,
+and the exit status is 1. Success, `--help` and the bare command listing exit 0.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pyvirtctl.errors import CLIError, TransportError
+
+
+def program_name(argv0: str) -> str:
+    """virtctl's GetProgramName: `kubectl-virt` -> `kubectl virt`; our own name stays `pyvirtctl`."""
+    base = os.path.basename(argv0)
+    if base.endswith("-virt"):
+        return base[: -len("-virt")] + " virt"
+    if base in ("__main__.py", "-m", "") or base.startswith("pyvirtctl"):
+        return "pyvirtctl"
+    return "virtctl"
+
+
+def complete_var(argv0: str) -> str:
+    """The shell-completion environment variable, from the real executable name (never with spaces)."""
+    base = os.path.basename(argv0)
+    if base in ("__main__.py", "-m", ""):
+        base = "pyvirtctl"
+    return "_" + "".join(c if c.isalnum() else "_" for c in base).upper() + "_COMPLETE"
+
+
+def _version_hint(error: CLIError) -> str | None:
+    """virtctl runs a version check after every error; we print its hint only on a real skew."""
+    if isinstance(error, TransportError):
+        return None  # the probe would fail the same way; virtctl's second copy of the error helps nobody
+    try:
+        from pyvirtctl import runtime
+        from pyvirtctl.version import mismatch_hint
+
+        s = runtime.last_session()
+        if s is None:
+            return None
+        info = s.server_version(timeout=5.0)
+        return mismatch_hint(str(info.get("gitVersion", "")))
+    except Exception:
+        return None
+
+
+def report(error: CLIError) -> int:
+    hint = _version_hint(error)
+    if hint:
+        print(hint, file=sys.stderr)
+    print(error.message, file=sys.stderr)
+    sys.stderr.flush()
+    return 1
+
+
+def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict | None = None) -> int:
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    args = sys.argv[1:] if argv is None else list(argv)
+    prog = program_name(argv0)
+    from typer import _click
+    from typer import exceptions as typer_exceptions
+
+    from pyvirtctl import runtime
+    from pyvirtctl.app import build_root
+
+    runtime.reset()
+    root = build_root(prog, registry)
+    try:
+        rv = root.main(args=args, prog_name=prog, complete_var=complete_var(argv0), standalone_mode=False)
+    except CLIError as e:
+        return report(e)
+    except _click.exceptions.ClickException as e:  # a conversion click did itself; should not happen
+        return report(CLIError(e.format_message()))
+    except typer_exceptions.Abort:
+        return 1
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep interpreter shutdown quiet
+        except OSError:
+            pass
+        return 1
+    finally:
+        try:
+            s = runtime._state.get("session")
+            if s is not None:
+                s.close()
+        except Exception:
+            pass
+    return rv if isinstance(rv, int) else 0

@@ -1,0 +1,670 @@
+"""cobra/pflag command-line semantics on top of Typer.
+
+This is the only module that knows click's internals. It makes a Typer app parse argv the way
+virtctl (cobra 1.9 + pflag 1.0) does:
+
+* global (root) flags are accepted before or after the subcommand, the later value wins;
+* bool flags take a value only as ``--flag=value`` (Go ``strconv.ParseBool`` spellings);
+* ``-abc`` shorthand clusters, ``-nvalue``, ``-n=value``, ``--`` ends flag parsing;
+* errors use cobra's and pflag's exact words (``unknown flag: --foo``, ``accepts 1 arg(s), received 0``,
+  ``required flag(s) "name" not set`` ...), in cobra's order: flags, help, positional args, required
+  flags, flag groups;
+* ``-h/--help`` prints cobra-style help (see :mod:`pyvirtctl.helptext`) and exits 0.
+
+Command modules declare commands with :func:`go_command`; :class:`GoGroup` loads them lazily from
+the registry in :mod:`pyvirtctl.app`, so a run imports only the module of the command it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import typer
+from typer import _click
+from typer.core import TyperCommand, TyperGroup
+from typer.exceptions import Exit as typer_Exit
+
+from pyvirtctl.errors import UsageError
+
+# ---------------------------------------------------------------------------------------------
+# Go value parsing (strconv) and quoting (%q)
+
+
+def go_quote(s: str) -> str:
+    """Go's ``%q`` of a string: double-quoted, Go escapes, printable unicode kept."""
+    out = ['"']
+    for ch in s:
+        o = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\a":
+            out.append("\\a")
+        elif ch == "\b":
+            out.append("\\b")
+        elif ch == "\f":
+            out.append("\\f")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\v":
+            out.append("\\v")
+        elif 0xDC80 <= o <= 0xDCFF:  # a byte that was not valid UTF-8 (surrogateescape)
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif o < 0x20 or o == 0x7F:
+            out.append(f"\\x{o:02x}")
+        elif not ch.isprintable():
+            out.append(f"\\u{o:04x}" if o <= 0xFFFF else f"\\U{o:08x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+def parse_bool(s: str) -> bool:
+    """Go ``strconv.ParseBool``."""
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    raise ValueError(f"strconv.ParseBool: parsing {go_quote(s)}: invalid syntax")
+
+
+def parse_int(s: str, bits: int = 64) -> int:
+    """Go ``strconv.ParseInt(s, 0, bits)``: sign, 0x/0o/0b/0 prefixes, underscores only with a prefix."""
+    syntax = ValueError(f"strconv.ParseInt: parsing {go_quote(s)}: invalid syntax")
+    body = s
+    neg = False
+    if body[:1] in "+-" and body:
+        neg = body[0] == "-"
+        body = body[1:]
+    if not body:
+        raise syntax
+    base = 10
+    low = body.lower()
+    if low.startswith("0x"):
+        base, body = 16, body[2:]
+    elif low.startswith("0o"):
+        base, body = 8, body[2:]
+    elif low.startswith("0b"):
+        base, body = 2, body[2:]
+    elif len(body) > 1 and body[0] == "0":
+        base, body = 8, body[1:]
+    if "_" in body:
+        if base == 10 or body.endswith("_") or "__" in body:
+            raise syntax
+        body = body.replace("_", "")
+    if not body:
+        raise syntax
+    try:
+        value = int(body, base)
+    except ValueError:
+        raise syntax from None
+    if body.strip() != body:
+        raise syntax
+    value = -value if neg else value
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if not lo <= value <= hi:
+        raise ValueError(f"strconv.ParseInt: parsing {go_quote(s)}: value out of range")
+    return value
+
+
+def parse_string_to_string(s: str) -> dict[str, str]:
+    """pflag's stringToString value syntax (one occurrence)."""
+    import csv
+
+    if s.count("=") == 1:
+        k, v = s.split("=", 1)
+        return {k.strip('"'): v.strip('"')} if s.startswith('"') else {k: v}
+    if "=" not in s:
+        raise ValueError(f"{s} must be formatted as key=value")
+    try:
+        fields = next(csv.reader([s]))
+    except (csv.Error, StopIteration):
+        raise ValueError(f"{s} must be formatted as key=value") from None
+    out: dict[str, str] = {}
+    for f in fields:
+        if "=" not in f:
+            raise ValueError(f"{f} must be formatted as key=value")
+        k, v = f.split("=", 1)
+        out[k] = v
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Command declarations
+
+
+ArgsCheck = Callable[[str, list[str]], None]
+
+
+def exact_args(n: int) -> ArgsCheck:
+    def check(path: str, args: list[str]) -> None:
+        if len(args) != n:
+            raise UsageError(f"accepts {n} arg(s), received {len(args)}")
+
+    return check
+
+
+def minimum_args(n: int) -> ArgsCheck:
+    def check(path: str, args: list[str]) -> None:
+        if len(args) < n:
+            raise UsageError(f"requires at least {n} arg(s), only received {len(args)}")
+
+    return check
+
+
+def maximum_args(n: int) -> ArgsCheck:
+    def check(path: str, args: list[str]) -> None:
+        if len(args) > n:
+            raise UsageError(f"accepts at most {n} arg(s), received {len(args)}")
+
+    return check
+
+
+def range_args(lo: int, hi: int) -> ArgsCheck:
+    def check(path: str, args: list[str]) -> None:
+        if not lo <= len(args) <= hi:
+            raise UsageError(f"accepts between {lo} and {hi} arg(s), received {len(args)}")
+
+    return check
+
+
+def no_args(path: str, args: list[str]) -> None:
+    if args:
+        raise UsageError(f"unknown command {go_quote(args[0])} for {go_quote(path)}")
+
+
+def arbitrary_args(path: str, args: list[str]) -> None:
+    return None
+
+
+@dataclass
+class CommandSpec:
+    """cobra metadata of one command: what `--help` shows and how its arguments are checked."""
+
+    name: str
+    use: str
+    short: str
+    long: str = ""
+    example: str = ""
+    args: ArgsCheck = arbitrary_args
+    exclusive: list[list[str]] = field(default_factory=list)  # flag names (without --)
+    go_types: dict[str, str] = field(default_factory=dict)  # param name -> pflag type name
+    sort_flags: bool = True
+    hidden: bool = False
+    subcommands: list[tuple[str, str]] = field(default_factory=list)  # (name, short) for help listing
+
+
+def go_command(
+    name: str,
+    *,
+    use: str,
+    short: str,
+    long: str = "",
+    example: str = "",
+    args: ArgsCheck = arbitrary_args,
+    exclusive: Iterable[Iterable[str]] = (),
+    go_types: dict[str, str] | None = None,
+    sort_flags: bool = True,
+    hidden: bool = False,
+    subcommands: Iterable[tuple[str, str]] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a Typer command function with its cobra metadata (registered in :mod:`pyvirtctl.app`)."""
+    spec = CommandSpec(
+        name=name,
+        use=use,
+        short=short,
+        long=long,
+        example=example,
+        args=args,
+        exclusive=[list(g) for g in exclusive],
+        go_types=dict(go_types or {}),
+        sort_flags=sort_flags,
+        hidden=hidden,
+        subcommands=list(subcommands),
+    )
+
+    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.__pyvirtctl_spec__ = spec  # type: ignore[attr-defined]
+        return func
+
+    return deco
+
+
+def given(ctx: typer.Context, param_name: str) -> bool:
+    """True when the flag was typed on the command line (cobra's ``Flags().Changed``)."""
+    return param_name in ctx.meta.get("pyvirtctl.changed", set())
+
+
+# ---------------------------------------------------------------------------------------------
+# Flag tables
+
+
+@dataclass
+class FlagDef:
+    param: Any  # the click Option
+    name: str  # long name without --
+    short: str  # shorthand letter or ""
+    go_type: str  # bool, string, int, int32, stringArray, stringToString, ...
+    owner: str  # "root" or "cmd"
+
+    @property
+    def is_bool(self) -> bool:
+        return self.go_type == "bool"
+
+    @property
+    def is_list(self) -> bool:
+        return self.go_type in ("stringArray", "stringToString", "strings")
+
+    def label(self) -> str:
+        return f"-{self.short}, --{self.name}" if self.short else f"--{self.name}"
+
+    def convert(self, raw: str) -> Any:
+        try:
+            if self.go_type == "bool":
+                return parse_bool(raw)
+            if self.go_type in ("int", "int64"):
+                return parse_int(raw, 64)
+            if self.go_type == "int32":
+                return parse_int(raw, 32)
+            if self.go_type == "uint":
+                v = parse_int(raw, 65)
+                if v < 0:
+                    raise ValueError(f"strconv.ParseUint: parsing {go_quote(raw)}: invalid syntax")
+                return v
+            if self.go_type == "stringToString":
+                return parse_string_to_string(raw)
+            if self.go_type == "strings":
+                return [p for p in raw.split(",")] if raw else []
+            return raw
+        except ValueError as e:
+            raise UsageError(f"invalid argument {go_quote(raw)} for {go_quote(self.label())} flag: {e}") from None
+
+
+_HELP = FlagDef(param=None, name="help", short="h", go_type="bool", owner="help")
+
+
+def _python_type_name(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        return _python_type_name(typing.get_args(hint)[0])
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _python_type_name(inner[0]) if inner else "string"
+    if origin in (list, tuple):
+        return "stringArray"
+    if origin is dict or hint is dict:
+        return "stringToString"
+    if hint is bool:
+        return "bool"
+    if hint is int:
+        return "int"
+    if hint is float:
+        return "float64"
+    return "string"
+
+
+def flag_table(command: _click.Command, owner: str) -> dict[str, FlagDef]:
+    """Map `--long` and `-s` spellings to FlagDefs for one command's options (cached on the command)."""
+    cached = getattr(command, "_pyvirtctl_table", None)
+    if cached is not None:
+        return cached
+    spec: CommandSpec | None = getattr(command, "go_spec", None)
+    overrides = spec.go_types if spec else {}
+    callback = getattr(command, "_pyvirtctl_func", None)
+    hints: dict[str, Any] = {}
+    if callback is not None:
+        try:
+            hints = typing.get_type_hints(callback, include_extras=True)
+        except Exception:  # pragma: no cover - annotations that cannot be resolved
+            hints = {}
+    table: dict[str, FlagDef] = {}
+    for p in command.params:
+        if not getattr(p, "param_type_name", "") == "option":
+            continue
+        go_type = overrides.get(p.name) or ("bool" if p.is_flag else _python_type_name(hints.get(p.name, str)))
+        long = next((o[2:] for o in p.opts if o.startswith("--")), "")
+        short = next((o[1:] for o in p.opts if len(o) == 2 and o[0] == "-" and o[1] != "-"), "")
+        fd = FlagDef(param=p, name=long, short=short, go_type=go_type, owner=owner)
+        if long:
+            table["--" + long] = fd
+        if short:
+            table["-" + short] = fd
+    command._pyvirtctl_table = table  # type: ignore[attr-defined]
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# The pflag scanner
+
+
+@dataclass
+class Scan:
+    seen: list[tuple[FlagDef, Any]] = field(default_factory=list)
+    positionals: list[str] = field(default_factory=list)
+    help: bool = False
+
+
+def scan(args: list[str], table: dict[str, FlagDef], lenient: bool = False) -> Scan:
+    """Tokenise argv exactly like pflag's FlagSet.Parse with interspersed arguments."""
+    result = Scan()
+    i = 0
+
+    def add(fd: FlagDef, raw: str) -> None:
+        try:
+            value = fd.convert(raw)
+        except UsageError:
+            if lenient:
+                return
+            raise
+        if fd is _HELP:
+            result.help = bool(value)
+        else:
+            result.seen.append((fd, value))
+
+    while i < len(args):
+        a = args[i]
+        i += 1
+        if a == "--":
+            result.positionals.extend(args[i:])
+            break
+        if len(a) < 2 or a[0] != "-":
+            result.positionals.append(a)
+            continue
+        if a.startswith("--"):
+            body = a[2:]
+            if not body or body[0] in "-=":
+                if lenient:
+                    continue
+                raise UsageError(f"bad flag syntax: {a}")
+            name, eq, value = body.partition("=")
+            fd = _HELP if name == "help" and "--help" not in table else table.get("--" + name)
+            if fd is None:
+                if lenient:
+                    continue
+                raise UsageError(f"unknown flag: --{name}")
+            if eq:
+                add(fd, value)
+            elif fd.is_bool:
+                add(fd, "true")
+            elif i < len(args):
+                add(fd, args[i])
+                i += 1
+            else:
+                if lenient:
+                    continue
+                raise UsageError(f"flag needs an argument: {a}")
+            continue
+        shorthands = a[1:]
+        while shorthands:
+            c = shorthands[0]
+            fd = _HELP if c == "h" and "-h" not in table else table.get("-" + c)
+            if fd is None:
+                if lenient:
+                    shorthands = shorthands[1:]
+                    continue
+                raise UsageError(f"unknown shorthand flag: '{c}' in -{shorthands}")
+            if len(shorthands) > 2 and shorthands[1] == "=":
+                add(fd, shorthands[2:])
+                shorthands = ""
+            elif fd.is_bool:
+                add(fd, "true")
+                shorthands = shorthands[1:]
+            elif len(shorthands) > 1:
+                add(fd, shorthands[1:])
+                shorthands = ""
+            elif i < len(args):
+                add(fd, args[i])
+                i += 1
+                shorthands = ""
+            else:
+                if lenient:
+                    break
+                raise UsageError(f"flag needs an argument: '{c}' in -{shorthands}")
+    return result
+
+
+def find_subcommand(args: list[str], table: dict[str, FlagDef]) -> int | None:
+    """Index of the subcommand name in argv (cobra's stripFlags: skip flags and their values)."""
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            return None
+        if not a.startswith("-") or a == "-":
+            return i if a else None
+        if a.startswith("--"):
+            fd = table.get("--" + a[2:])
+            if "=" not in a and fd is not None and not fd.is_bool:
+                i += 1
+        elif len(a) == 2:
+            fd = table.get(a)
+            if fd is not None and not fd.is_bool:
+                i += 1
+        i += 1
+    return None
+
+
+def _apply(ctx: _click.Context, fd: FlagDef, value: Any) -> None:
+    name = fd.param.name
+    changed: set[str] = ctx.meta.setdefault("pyvirtctl.changed", set())
+    if fd.go_type in ("stringArray", "strings"):
+        current = ctx.params.get(name) if name in changed else None
+        items = value if isinstance(value, list) else [value]
+        ctx.params[name] = list(current or []) + items
+    elif fd.go_type == "stringToString":
+        current = ctx.params.get(name) if name in changed else None
+        merged = dict(current or {})
+        merged.update(value)
+        ctx.params[name] = merged
+    else:
+        ctx.params[name] = value
+    changed.add(name)
+
+
+# ---------------------------------------------------------------------------------------------
+# click classes
+
+
+class GoCommand(TyperCommand):
+    """A leaf command: pflag parsing, cobra checks and cobra help."""
+
+    go_spec: CommandSpec
+
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+        root = ctx.find_root()
+        table = dict(flag_table(root.command, "root"))
+        table.update(flag_table(self, "cmd"))
+        lenient = ctx.resilient_parsing
+        result = scan(list(args), table, lenient=lenient)
+        ctx.meta["pyvirtctl.positionals"] = list(result.positionals)
+        if result.help and not lenient:
+            from pyvirtctl import helptext
+
+            print(helptext.command_help(self, ctx), end="")
+            raise typer_Exit(0)
+        spec = self.go_spec
+        if not lenient:
+            spec.args(ctx.command_path, result.positionals)
+            seen_names = {fd.param.name for fd, _ in result.seen if fd.owner == "cmd"}
+            missing = [
+                fd.name
+                for fd in sorted(
+                    {id(f): f for f in flag_table(self, "cmd").values()}.values(), key=lambda f: f.name
+                )
+                if getattr(fd.param, "_go_required", False) and fd.param.name not in seen_names
+            ]
+            if missing:
+                raise UsageError("required flag(s) " + ", ".join(go_quote(m) for m in missing) + " not set")
+            typed = {fd.name for fd, _ in result.seen}
+            for group in spec.exclusive:
+                hit = [g for g in group if g in typed]
+                if len(hit) > 1:
+                    names = " ".join(sorted(group))
+                    raise UsageError(
+                        f"if any flags in the group [{names}] are set none of the others can be; "
+                        f"[{' '.join(sorted(hit))}] were all set"
+                    )
+        # Let click bind positionals and defaults, then put our parsed flag values in.
+        arguments = [p for p in self.params if getattr(p, "param_type_name", "") == "argument"]
+        click_args = ["--", *result.positionals] if arguments else []
+        rest = super().parse_args(ctx, click_args) if arguments else _click.core.Command.parse_args(self, ctx, [])
+        for fd, value in result.seen:
+            if fd.owner == "root":
+                _apply(root, fd, value)
+            else:
+                _apply(ctx, fd, value)
+        return rest
+
+
+class GoGroup(TyperGroup):
+    """The root command: finds the subcommand like cobra, loads it lazily, prints virtctl's listing."""
+
+    registry: dict[str, tuple[str, str]] = {}
+    program_name: str = "virtctl"
+
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+        from pyvirtctl import runtime
+
+        table = flag_table(self, "root")
+        _click.core.Command.parse_args(self, ctx, [])  # defaults for every global flag
+        runtime.remember_params(ctx.params)
+        idx = find_subcommand(list(args), table)
+        if idx is None:
+            result = scan(list(args), table, lenient=ctx.resilient_parsing)
+            for fd, value in result.seen:
+                _apply(ctx, fd, value)
+            if result.help and not ctx.resilient_parsing:
+                from pyvirtctl import helptext
+
+                print(helptext.root_help(self), end="")
+                raise typer_Exit(0)
+            if result.positionals and not ctx.resilient_parsing:
+                raise UsageError(self._unknown(result.positionals[0]))
+            ctx._protected_args, ctx.args = [], []
+            return []
+        ctx._protected_args = [args[idx]]
+        ctx.args = list(args[:idx]) + list(args[idx + 1 :])
+        return ctx.args
+
+    def _unknown(self, word: str) -> str:
+        msg = f"unknown command {go_quote(word)} for {go_quote(self.program_name)}"
+        suggestions = suggest(word, [n for n in self.visible_names()])
+        if suggestions:
+            msg += "\n\nDid you mean this?\n" + "".join(f"\t{s}\n" for s in suggestions)
+        return msg
+
+    def visible_names(self) -> list[str]:
+        return sorted(n for n, (_, short) in self.registry.items() if " " not in n and short is not None)
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        return self.visible_names()
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        return load_command(self.registry, cmd_name)
+
+    def resolve_command(
+        self, ctx: _click.Context, args: list[str]
+    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        name = args[0]
+        if name not in self.registry or name.startswith("__"):
+            if ctx.resilient_parsing:
+                return None, None, args[1:]
+            raise UsageError(self._unknown(name))
+        rest = list(args[1:])
+        # cobra subcommands of a runnable command (`vnc screenshot`): the first positional picks them
+        sub_idx = find_subcommand(rest, flag_table(self, "root"))
+        if sub_idx is not None and f"{name} {rest[sub_idx]}" in self.registry:
+            full = f"{name} {rest[sub_idx]}"
+            return full, load_command(self.registry, full), rest[:sub_idx] + rest[sub_idx + 1 :]
+        return name, load_command(self.registry, name), rest
+
+    def shell_complete(self, ctx: _click.Context, incomplete: str) -> list[Any]:
+        from typer._click.shell_completion import CompletionItem
+
+        items = [
+            CompletionItem(n, help=self.registry[n][1])
+            for n in self.visible_names()
+            if n.startswith(incomplete)
+        ]
+        items.extend(_click.core.Command.shell_complete(self, ctx, incomplete))
+        return items
+
+
+def suggest(word: str, names: list[str]) -> list[str]:
+    """cobra's suggestions: Levenshtein distance <= 2, or a prefix match (case-insensitive)."""
+    out = []
+    lw = word.lower()
+    for n in names:
+        if _levenshtein(lw, n.lower()) <= 2 or n.lower().startswith(lw):
+            out.append(n)
+    return out
+
+
+def _levenshtein(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Lazy loading
+
+
+_loaded: dict[str, _click.Command] = {}
+
+
+def build_command(func: Callable[..., Any], name: str | None = None) -> _click.Command:
+    """Turn a @go_command function into a GoCommand (click) with our parsing rules."""
+    from typer.models import CommandInfo
+
+    spec: CommandSpec = func.__pyvirtctl_spec__  # type: ignore[attr-defined]
+    info = CommandInfo(
+        name=name or spec.name,
+        cls=GoCommand,
+        callback=func,
+        help=spec.long or spec.short,
+        short_help=spec.short,
+        add_help_option=False,
+        hidden=spec.hidden,
+    )
+    cmd = typer.main.get_command_from_info(info, pretty_exceptions_short=True, rich_markup_mode=None)
+    for p in cmd.params:
+        p._go_required = bool(getattr(p, "required", False)) and getattr(p, "param_type_name", "") == "option"  # type: ignore[attr-defined]
+        if getattr(p, "param_type_name", "") == "option":
+            p.required = False
+    cmd.go_spec = spec  # type: ignore[attr-defined]
+    cmd._pyvirtctl_func = func  # type: ignore[attr-defined]
+    return cmd
+
+
+def load_command(registry: dict[str, tuple[str, str]], name: str) -> _click.Command | None:
+    entry = registry.get(name)
+    if entry is None:
+        return None
+    target = entry[0]
+    key = f"{target}@{name}"
+    if key in _loaded:
+        return _loaded[key]
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    cmd = build_command(getattr(module, attr), name=name)
+    _loaded[key] = cmd
+    return cmd

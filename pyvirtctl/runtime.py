@@ -1,0 +1,87 @@
+"""What a running command needs from its surroundings: the global flags, one Session, the streams.
+
+Commands call `session(ctx)` (virtctl's ClientAndNamespaceFromContext). The session is built once per
+run; `cli.main` reuses the flags for the version-mismatch hint after an error.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import IO as TextStream
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyvirtctl.kube.config import GlobalFlags
+    from pyvirtctl.kube.session import Session
+
+# the root parameters of the current run, kept for the error path in cli.main
+_state: dict[str, Any] = {}
+
+
+def root_params(ctx: Any) -> dict[str, Any]:
+    params = ctx.find_root().params
+    _state["params"] = params
+    return dict(params)
+
+
+def global_flags(ctx: Any) -> GlobalFlags:
+    from pyvirtctl.kube.config import GlobalFlags
+
+    return GlobalFlags.from_params(root_params(ctx))
+
+
+def session(ctx: Any) -> Session:
+    """The run's Session (client + namespace), built on first use; raises ConfigError like virtctl."""
+    cached = _state.get("session")
+    if cached is not None:
+        return cached
+    from pyvirtctl.kube.session import Session
+
+    s = Session.from_flags(global_flags(ctx))
+    _state["session"] = s
+    return s
+
+
+def last_session() -> Session | None:
+    """The session of this run if one was built, else one built from the parsed flags (or None)."""
+    s = _state.get("session")
+    if s is not None:
+        return s
+    params = _state.get("params")
+    if params is None:
+        return None
+    from pyvirtctl.kube.config import GlobalFlags
+    from pyvirtctl.kube.session import Session
+
+    return Session.from_flags(GlobalFlags.from_params(params))
+
+
+def remember_params(params: dict[str, Any]) -> None:
+    """Keep the root context's parameter dict (the same object: flags after the subcommand land in it)."""
+    _state["params"] = params
+
+
+def reset() -> None:
+    _state.clear()
+
+
+@dataclass
+class IO:
+    """The streams a command writes to; tests may swap them."""
+
+    out: TextStream[str] = field(default_factory=lambda: sys.stdout)
+    err: TextStream[str] = field(default_factory=lambda: sys.stderr)
+    inp: TextStream[str] = field(default_factory=lambda: sys.stdin)
+
+    def print(self, text: str = "", end: str = "\n") -> None:
+        self.out.write(text + end)
+        self.out.flush()
+
+    def eprint(self, text: str = "", end: str = "\n") -> None:
+        self.err.write(text + end)
+        self.err.flush()
+
+    @classmethod
+    def std(cls) -> IO:
+        return cls()

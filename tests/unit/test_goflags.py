@@ -1,0 +1,159 @@
+"""The cobra/pflag argv table (style-and-typer.md Appendix B) run in-process against demo commands."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyvirtctl import cli
+from pyvirtctl.goflags import go_quote, parse_bool, parse_int, parse_string_to_string, suggest
+from tests.unit.argv_demo import REGISTRY
+
+CASES = [
+    (["-n", "ns", "start", "vm"], 0, "'namespace': 'ns'", ""),
+    (["start", "vm", "-n", "ns"], 0, "'namespace': 'ns'", ""),
+    (["start", "-n", "ns", "vm"], 0, "'namespace': 'ns'", ""),
+    (["start", "vm", "--namespace=ns"], 0, "'namespace': 'ns'", ""),
+    (["start", "vm", "-nns"], 0, "'namespace': 'ns'", ""),
+    (["start", "vm", "-n=ns"], 0, "'namespace': 'ns'", ""),
+    (["-n", "a", "start", "vm", "-n", "b"], 0, "'namespace': 'b'", ""),
+    (["start", "vm", "--kubeconfig", "/k", "--context", "c"], 0, "'kubeconfig': '/k', 'context': 'c'", ""),
+    (["--insecure-skip-tls-verify=true", "start", "vm"], 0, "'insecure': True", ""),
+    (["start", "vm", "--insecure-skip-tls-verify"], 0, "'insecure': True", ""),
+    (["start", "vm", "--dry-run"], 0, "dry_run=True", ""),
+    (["start", "vm", "--dry-run=false"], 0, "dry_run=False", ""),
+    (["start", "vm", "--dry-run=FALSE", "--paused=1"], 0, "dry_run=False paused=True", ""),
+    (["start", "vm", "--dry-run=false", "--dry-run"], 0, "dry_run=True", ""),
+    (["stop", "vm", "--force=true", "--grace-period=0"], 0, "force=True grace=0", ""),
+    (["kvm", "--kvm=false"], 0, "kvm=False", ""),
+    (["stop", "vm", "--grace-period=0x10", "--force"], 0, "force=True grace=16", ""),
+    (["stop", "vm", "--grace-period", "-5"], 0, "grace=-5", ""),
+    (
+        ["stop", "vm", "--grace-period=99999999999999999999"],
+        1,
+        "",
+        'invalid argument "99999999999999999999" for "--grace-period" flag: strconv.ParseInt: parsing '
+        '"99999999999999999999": value out of range\n',
+    ),
+    (["kvm"], 0, "kvm=True", ""),
+    (["version", "-c"], 0, "client=True", ""),
+    (["start", "--", "-vm-with-dash"], 0, "start -vm-with-dash", ""),
+    (["port-forward", "vmi/x", "22", "80:8080", "-n", "ns"], 0, "pf vmi/x ['22', '80:8080'] stdio=False ns", ""),
+    ([], 0, "Available Commands", ""),
+    (["start"], 1, "", "accepts 1 arg(s), received 0\n"),
+    (["start", "a", "b"], 1, "", "accepts 1 arg(s), received 2\n"),
+    (["start", "vm", "--dry-run", "false"], 1, "", "accepts 1 arg(s), received 2\n"),
+    (["start", "vm", "--foo"], 1, "", "unknown flag: --foo\n"),
+    (["start", "vm", "-x"], 1, "", "unknown shorthand flag: 'x' in -x\n"),
+    (["version", "-cx"], 1, "", "unknown shorthand flag: 'x' in -x\n"),
+    (["version", "-c=false"], 0, "client=False", ""),
+    (
+        ["start", "vm", '--dry-run=a"b'],
+        1,
+        "",
+        'invalid argument "a\\"b" for "--dry-run" flag: strconv.ParseBool: parsing "a\\"b": invalid syntax\n',
+    ),
+    (
+        ["start", "vm", "--dry-run=maybe"],
+        1,
+        "",
+        'invalid argument "maybe" for "--dry-run" flag: strconv.ParseBool: parsing "maybe": invalid syntax\n',
+    ),
+    (["start", "vm", "-n"], 1, "", "flag needs an argument: 'n' in -n\n"),
+    (["start", "vm", "--namespace"], 1, "", "flag needs an argument: --namespace\n"),
+    (
+        ["stop", "vm", "--grace-period=abc"],
+        1,
+        "",
+        'invalid argument "abc" for "--grace-period" flag: strconv.ParseInt: parsing "abc": invalid syntax\n',
+    ),
+    (["expose"], 1, "", "accepts 2 arg(s), received 0\n"),
+    (["expose", "vmi", "x"], 1, "", 'required flag(s) "name" not set\n'),
+    (["expose", "vmi", "x", "--name", "s", "--kaboom"], 1, "", "unknown flag: --kaboom\n"),
+    (["port-forward", "vmi/x"], 1, "", "requires at least 2 arg(s), only received 1\n"),
+    (["version", "x"], 1, "", 'unknown command "x" for "virtctl version"\n'),
+    (["nosuch"], 1, "", 'unknown command "nosuch" for "virtctl"\n'),
+    (["--foo", "start", "vm"], 1, "", "unknown flag: --foo\n"),
+    (["start", "-h"], 0, "Usage:", ""),
+    (["start", "--help"], 0, "Usage:", ""),
+]
+
+
+@pytest.mark.parametrize(("argv", "rc", "out", "err"), CASES, ids=[" ".join(c[0]) or "(none)" for c in CASES])
+def test_argv_table(argv, rc, out, err, capsys):
+    code = cli.main(argv, argv0="virtctl", registry=REGISTRY)
+    captured = capsys.readouterr()
+    assert code == rc
+    assert captured.err == err
+    if rc == 1:
+        assert captured.out == ""
+    else:
+        assert out in captured.out
+
+
+def test_repeatable_global_flag_appends_across_the_subcommand(capsys):
+    assert cli.main(["--as-group", "a", "start", "vm", "--as-group=b"], argv0="virtctl", registry=REGISTRY) == 0
+    assert "'as_group': ['a', 'b']" in capsys.readouterr().out
+
+
+def test_unknown_command_suggests_close_names(capsys):
+    assert cli.main(["strat"], argv0="virtctl", registry=REGISTRY) == 1
+    assert capsys.readouterr().err == 'unknown command "strat" for "virtctl"\n\nDid you mean this?\n\tstart\n\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1", True), ("t", True), ("T", True), ("TRUE", True), ("true", True), ("True", True),
+     ("0", False), ("f", False), ("F", False), ("FALSE", False), ("false", False), ("False", False)],
+)
+def test_parse_bool_go_spellings(text, value):
+    assert parse_bool(text) is value
+
+
+@pytest.mark.parametrize("text", ["yes", "no", "", "tRUE", "2"])
+def test_parse_bool_rejects(text):
+    with pytest.raises(ValueError, match="invalid syntax"):
+        parse_bool(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0", 0), ("-5", -5), ("+7", 7), ("0x10", 16), ("0X1f", 31), ("0o17", 15), ("017", 15), ("0b101", 5),
+     ("1_000", None), ("0x_1F", 31), ("9223372036854775807", 2**63 - 1), ("-9223372036854775808", -(2**63))],
+)
+def test_parse_int_like_strconv(text, value):
+    if value is None:
+        with pytest.raises(ValueError, match="invalid syntax"):
+            parse_int(text)
+    else:
+        assert parse_int(text) == value
+
+
+def test_parse_int_range():
+    with pytest.raises(ValueError, match="value out of range"):
+        parse_int("9223372036854775808")
+    with pytest.raises(ValueError, match="value out of range"):
+        parse_int("2147483648", 32)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("key1=value1,key2=value2", {"key1": "value1", "key2": "value2"}), ("a=b,c", {"a": "b,c"}), ("k=v", {"k": "v"}), ("a=1,b,c=2", None),
+     ("k=v,w", {"k": "v,w"}), ('"k=v"', {"k": "v"}), ("key1", None)],
+)
+def test_string_to_string(text, value):
+    if value is None:
+        with pytest.raises(ValueError, match="must be formatted as key=value"):
+            parse_string_to_string(text)
+    else:
+        assert parse_string_to_string(text) == value
+
+
+def test_go_quote():
+    assert go_quote('a"b\\c\n\t') == '"a\\"b\\\\c\\n\\t"'
+    assert go_quote("é") == '"é"'
+    assert go_quote("\x01") == '"\\x01"'
+
+
+def test_suggestions():
+    assert suggest("stat", ["start", "stop", "status"]) == ["start", "stop", "status"]
+    assert suggest("xyz", ["start"]) == []
