@@ -87,6 +87,7 @@ class Session:
         self._pool: Any = None
         self._pool_with_plugin_cert = False
         self._ssl_context: ssl.SSLContext | None = None
+        self._namespace: str | None = None
         # building the client validates TLS material now, like client-go's client constructor
         if config.is_tls and not config.exec_config:
             self._ssl_context = config.ssl_context()
@@ -102,7 +103,15 @@ class Session:
 
     @property
     def namespace(self) -> str:
-        return self.config.namespace
+        return self._namespace if self._namespace is not None else self.config.namespace
+
+    def for_namespace(self, namespace: str) -> Session:
+        """The same connection (pool, credentials) scoped to another namespace."""
+        import copy
+
+        view = copy.copy(self)
+        view._namespace = namespace
+        return view
 
     @property
     def server(self) -> str:
@@ -421,11 +430,11 @@ class Session:
 
     # ---- version probe
 
-    def server_version(self) -> dict[str, Any]:
+    def server_version(self, timeout: float | None = None) -> dict[str, Any]:
         """GET /apis/subresources.kubevirt.io (preferredVersion), then /apis/<gv>/version (raw bodies)."""
-        group = self.request("GET", paths.SUBRESOURCES_GROUP_PATH, decode_status=False).json() or {}
+        group = self.request("GET", paths.SUBRESOURCES_GROUP_PATH, decode_status=False, timeout=timeout).json() or {}
         gv = ((group.get("preferredVersion") or {}).get("groupVersion")) or f"{paths.SUB_GROUP}/{paths.VERSION}"
-        info = self.request("GET", paths.version_path(gv), decode_status=False).json()
+        info = self.request("GET", paths.version_path(gv), decode_status=False, timeout=timeout).json()
         return info if isinstance(info, dict) else {}
 
 
