@@ -61,7 +61,7 @@ from typing import Any
 from aiohttp import web
 
 from pyvirtctl.sim import kstatus, resources
-from pyvirtctl.sim.faults import Faults, FaultSpecError
+from pyvirtctl.sim.faults import Faults
 from pyvirtctl.sim.kstatus import StatusError
 from pyvirtctl.sim.resources import SUBRESOURCE_GROUP, Resource
 from pyvirtctl.sim.store import SelectorError, Store, now_iso
