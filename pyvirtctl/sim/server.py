@@ -386,7 +386,7 @@ def _deny_match(sim: Simulator, request: web.Request, route: Route | None) -> we
     else:
         resource, sub = route.plural, route.sub
     for pat in sim.deny:
-        def ok(field: str, value: str | None) -> bool:
+        def ok(field: str, value: str | None, pat: dict = pat) -> bool:
             want = pat.get(field)
             return want in (None, "", "*") or want == (value or "")
 
