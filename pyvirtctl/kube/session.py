@@ -37,13 +37,24 @@ DIAL_TIMEOUT = 30.0  # client-go's dialer timeout
 MAX_RETRY_AFTER = 10  # client-go retries a 429/5xx with Retry-After at most 10 times
 _NEVER_MATCHES = "pyvirtctl.no-proxy.invalid"
 
-_GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i686": "386",
-           "i386": "386", "ppc64le": "ppc64le", "s390x": "s390x", "armv7l": "arm"}
+_GOARCH = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "i686": "386",
+    "i386": "386",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "armv7l": "arm",
+}
 
 
 def default_user_agent(argv0: str | None = None) -> str:
     """client-go's DefaultKubernetesUserAgent: `<command>/<version> (<os>/<arch>) kubernetes/<commit>`."""
-    command = os.path.basename(argv0 if argv0 is not None else (sys.argv[0] if sys.argv and sys.argv[0] else "pyvirtctl"))
+    command = os.path.basename(
+        argv0 if argv0 is not None else (sys.argv[0] if sys.argv and sys.argv[0] else "pyvirtctl")
+    )
     if command in ("__main__.py", "-c", "-m", ""):
         command = "pyvirtctl"
     goos = sys.platform if sys.platform != "win32" else "windows"
@@ -136,7 +147,9 @@ class Session:
             return base + path
         return base + path + ("&" if "?" in path else "?") + encoded
 
-    def _headers(self, extra: Mapping[str, str] | None, content_type: str | None, url: str, method: str) -> Any:
+    def _headers(
+        self, extra: Mapping[str, str] | None, content_type: str | None, url: str, method: str
+    ) -> Any:
         from urllib3 import HTTPHeaderDict  # noqa: PLC0415
 
         headers = HTTPHeaderDict()
@@ -166,8 +179,13 @@ class Session:
                 self._ssl_context = self.config.ssl_context()
             except ConfigError as exc:
                 if self.config.exec_config:
-                    raise TransportError(f'{go_method(method)} "{url}": {exc.message}', reason=exc.message) from None
+                    raise TransportError(
+                        f'{go_method(method)} "{url}": {exc.message}', reason=exc.message
+                    ) from None
                 raise
+        if self.config.insecure:
+            # the user asked for it explicitly; virtctl prints no warning either
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         kw: dict[str, Any] = {"retries": False, "maxsize": 4, "block": False}
         if self._ssl_context is not None:
             kw["ssl_context"] = self._ssl_context
@@ -299,7 +317,9 @@ class Session:
 
     # ---- watch
 
-    def watch(self, path: str, *, query: Any = None, timeout: float | None = None) -> Iterator[tuple[str, dict]]:
+    def watch(
+        self, path: str, *, query: Any = None, timeout: float | None = None
+    ) -> Iterator[tuple[str, dict]]:
         """Stream watch events as (type, object); ends when the server closes the stream.
 
         `watch=true` is added to the query. `timeout` bounds each wait for data (seconds).
@@ -314,8 +334,14 @@ class Session:
         hdrs = self._headers(None, None, url, "GET")
         try:
             r = pool.request(
-                "GET", url, headers=hdrs, timeout=self._timeout(timeout, streaming=True),
-                redirect=False, retries=False, preload_content=False, decode_content=True,
+                "GET",
+                url,
+                headers=hdrs,
+                timeout=self._timeout(timeout, streaming=True),
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                decode_content=True,
             )
         except Exception as exc:
             reason = transport_reason(exc, url, self.config, timed=bool(timeout or self.config.timeout))
@@ -356,7 +382,9 @@ class Session:
         parts = urlsplit(self.config.server)
         scheme = {"https": "wss", "http": "ws"}.get(parts.scheme.lower())
         if scheme is None:
-            raise ConfigError(f"unable to create request for remote execution: Unsupported Protocol {parts.scheme}")
+            raise ConfigError(
+                f"unable to create request for remote execution: Unsupported Protocol {parts.scheme}"
+            )
         if path and not path.startswith("/"):
             path = "/" + path
         url = f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}{path}"
@@ -405,7 +433,9 @@ class Session:
     def server_version(self) -> dict[str, Any]:
         """GET /apis/subresources.kubevirt.io (preferredVersion), then /apis/<gv>/version (raw bodies)."""
         group = self.request("GET", paths.SUBRESOURCES_GROUP_PATH, decode_status=False).json() or {}
-        gv = ((group.get("preferredVersion") or {}).get("groupVersion")) or f"{paths.SUB_GROUP}/{paths.VERSION}"
+        gv = (
+            (group.get("preferredVersion") or {}).get("groupVersion")
+        ) or f"{paths.SUB_GROUP}/{paths.VERSION}"
         info = self.request("GET", paths.version_path(gv), decode_status=False).json()
         return info if isinstance(info, dict) else {}
 
@@ -477,18 +507,18 @@ def _chain(exc: BaseException) -> list[BaseException]:
         if isinstance(nxt, BaseException) and nxt not in seen:
             cur = nxt
             continue
-        for attr in ("original_error",):
-            val = getattr(cur, attr, None)
-            if isinstance(val, BaseException) and val not in seen:
-                seen.append(val)
-        cur = cur.__cause__ or cur.__context__
+        nested = [getattr(cur, "original_error", None), *getattr(cur, "args", ())]
+        inner = next((v for v in nested if isinstance(v, BaseException) and v not in seen), None)
+        cur = inner or cur.__cause__ or cur.__context__
     return seen
 
 
 _TLS_HINT = "; use --certificate-authority to trust the cluster's CA (or --insecure-skip-tls-verify)"
 
 
-def transport_reason(exc: BaseException, url: str, config: ClusterConfig | None = None, *, timed: bool = False) -> str:
+def transport_reason(
+    exc: BaseException, url: str, config: ClusterConfig | None = None, *, timed: bool = False
+) -> str:
     """Go's net/http wording for a request that got no HTTP answer."""
     import urllib3.exceptions as ue  # noqa: PLC0415
 
@@ -528,8 +558,10 @@ def transport_reason(exc: BaseException, url: str, config: ClusterConfig | None 
             return "read: connection reset by peer"
         if isinstance(e, BrokenPipeError):
             return "write: broken pipe"
-    if "RemoteDisconnected" in names or "IncompleteRead" in names or any(
-        isinstance(e, ue.ProtocolError) for e in chain
+    if (
+        "RemoteDisconnected" in names
+        or "IncompleteRead" in names
+        or any(isinstance(e, ue.ProtocolError) for e in chain)
     ):
         return "EOF"
     for e in chain:
@@ -542,7 +574,11 @@ def transport_reason(exc: BaseException, url: str, config: ClusterConfig | None 
 
 def _tls_verify_text(e: ssl.SSLCertVerificationError, url: str, config: ClusterConfig | None) -> str:
     code = getattr(e, "verify_code", 0)
-    host = (config.tls_server_name if config and config.tls_server_name else None) or urlsplit(url).hostname or ""
+    host = (
+        (config.tls_server_name if config and config.tls_server_name else None)
+        or urlsplit(url).hostname
+        or ""
+    )
     if code == 62 or "Hostname mismatch" in str(e) or "IP address mismatch" in str(e):
         names = _peer_names(url, config)
         if names:
@@ -551,7 +587,9 @@ def _tls_verify_text(e: ssl.SSLCertVerificationError, url: str, config: ClusterC
             text = f"x509: certificate is not valid for {host}"
         return f"tls: failed to verify certificate: {text}; use --tls-server-name to check another name"
     if code in (9, 10) or "expired" in str(e) or "not yet valid" in str(e):
-        return "tls: failed to verify certificate: x509: certificate has expired or is not yet valid" + _TLS_HINT
+        return (
+            "tls: failed to verify certificate: x509: certificate has expired or is not yet valid" + _TLS_HINT
+        )
     return "tls: failed to verify certificate: x509: certificate signed by unknown authority" + _TLS_HINT
 
 
@@ -565,9 +603,10 @@ def _peer_names(url: str, config: ClusterConfig | None) -> list[str]:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        with socket.create_connection((host, port), timeout=5) as raw, ctx.wrap_socket(
-            raw, server_hostname=config.tls_server_name or host
-        ) as tls:
+        with (
+            socket.create_connection((host, port), timeout=5) as raw,
+            ctx.wrap_socket(raw, server_hostname=config.tls_server_name or host) as tls,
+        ):
             der = tls.getpeercert(binary_form=True)
         if not der:
             return []
