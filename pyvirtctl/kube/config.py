@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import os
 import re
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 from pyvirtctl.errors import ConfigError
+
+if TYPE_CHECKING:
+    import ssl
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 LEGACY_DEFAULT_SERVER = "http://localhost:8080"
@@ -400,6 +401,8 @@ def proxy_from_environment(url: str, env: Mapping[str, str] | None = None) -> st
 
 
 def _is_loopback(host: str) -> bool:
+    import ipaddress  # noqa: PLC0415
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -407,6 +410,8 @@ def _is_loopback(host: str) -> bool:
 
 
 def _no_proxy_match(host: str, port: int, no_proxy: str) -> bool:
+    import ipaddress  # noqa: PLC0415
+
     ip = None
     try:
         ip = ipaddress.ip_address(host)
@@ -568,6 +573,8 @@ class ClusterConfig:
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The TLS settings of client-go's transport: CA or system roots, client cert, insecure."""
+        import ssl  # noqa: PLC0415
+
         if not self.is_tls:
             return None
         if self.insecure and self.has_ca:
@@ -623,6 +630,7 @@ def _pem_text(data: bytes) -> str:
 
 def load_cert_chain_from_memory(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
     """ssl needs files: write the PEMs to a private temporary directory, load, delete at once."""
+    import ssl  # noqa: PLC0415
     import tempfile  # noqa: PLC0415
 
     if b"-----BEGIN" not in cert:

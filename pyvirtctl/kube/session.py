@@ -13,23 +13,20 @@ and `--help` paths stay cheap; `kubernetes` is only imported by credentials.py f
 
 from __future__ import annotations
 
-import errno
-import ipaddress
-import json
 import os
-import platform
-import socket
-import ssl
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pyvirtctl.errors import ApiError, ConfigError, TransportError
 from pyvirtctl.kube import gojson, paths
 from pyvirtctl.kube.config import ClusterConfig, GlobalFlags, format_go_duration, load_config, parse_proxy_url
 from pyvirtctl.kube.status import error_reason
+
+if TYPE_CHECKING:
+    import ssl
 
 CLIENT_GIT_VERSION = "v1.9.0"
 WEBSOCKET_SUBPROTOCOL = "plain.kubevirt.io"
@@ -60,7 +57,7 @@ def default_user_agent(argv0: str | None = None) -> str:
     goos = sys.platform if sys.platform != "win32" else "windows"
     if goos.startswith("linux"):
         goos = "linux"
-    arch = _GOARCH.get(platform.machine().lower(), platform.machine().lower() or "unknown")
+    arch = _GOARCH.get(os.uname().machine.lower(), os.uname().machine.lower() or "unknown")
     return f"{command}/{CLIENT_GIT_VERSION} ({goos}/{arch}) kubernetes/$Format"
 
 
@@ -74,6 +71,8 @@ class Response:
         self.url = url
 
     def json(self) -> Any:
+        import json  # noqa: PLC0415
+
         return json.loads(self.body) if self.body else None
 
     @property
@@ -96,7 +95,6 @@ class Session:
         self.config = config
         self.user_agent = user_agent or default_user_agent()
         self._pool: Any = None
-        self._pool_with_plugin_cert = False
         self._ssl_context: ssl.SSLContext | None = None
         # building the client validates TLS material now, like client-go's client constructor
         if config.is_tls and not config.exec_config:
@@ -379,6 +377,8 @@ class Session:
         The URL keeps any path prefix of the server; TLS, auth, impersonation and proxy settings
         are the REST ones. The request timeout does not apply to websocket dials (as in virtctl).
         """
+        import ssl  # noqa: PLC0415
+
         parts = urlsplit(self.config.server)
         scheme = {"https": "wss", "http": "ws"}.get(parts.scheme.lower())
         if scheme is None:
@@ -454,6 +454,8 @@ def _host_port(host: str, port: int) -> str:
 
 
 def _decode_event(line: bytes) -> tuple[str, dict] | None:
+    import json  # noqa: PLC0415
+
     line = line.strip()
     if not line:
         return None
@@ -481,6 +483,9 @@ def _retry_after(resp: Response) -> int | None:
 
 def _dial_address(url: str, config: ClusterConfig | None = None) -> str:
     """The `host:port` Go names in dial errors: IPs as is, names resolved to their first address."""
+    import ipaddress  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
@@ -520,6 +525,10 @@ def transport_reason(
     exc: BaseException, url: str, config: ClusterConfig | None = None, *, timed: bool = False
 ) -> str:
     """Go's net/http wording for a request that got no HTTP answer."""
+    import errno  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+    import ssl  # noqa: PLC0415
+
     import urllib3.exceptions as ue  # noqa: PLC0415
 
     chain = _chain(exc)
@@ -595,6 +604,9 @@ def _tls_verify_text(e: ssl.SSLCertVerificationError, url: str, config: ClusterC
 
 def _peer_names(url: str, config: ClusterConfig | None) -> list[str]:
     """The names in the server certificate (for Go's `valid for a, b, not c`); [] if unavailable."""
+    import socket  # noqa: PLC0415
+    import ssl  # noqa: PLC0415
+
     if config is None or config.proxy_for(url):
         return []
     parts = urlsplit(url)

@@ -10,8 +10,6 @@ Two paths exist in client-go:
 
 from __future__ import annotations
 
-import json
-import unicodedata
 from typing import Any
 
 # client-go caps the body it quotes in generic 5xx texts
@@ -62,6 +60,8 @@ def go_quote(text: str) -> str:
 
 def _go_printable(ch: str) -> bool:
     # unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space
+    import unicodedata  # noqa: PLC0415
+
     return unicodedata.category(ch)[0] in "LMNPS"
 
 
@@ -71,6 +71,8 @@ def _media_type(content_type: str) -> str:
 
 def failure_status(body: bytes, content_type: str) -> dict[str, Any] | None:
     """The failure `metav1.Status` in `body`, or None when client-go would not decode one."""
+    import json  # noqa: PLC0415
+
     if not body:
         return None
     media = _media_type(content_type)
