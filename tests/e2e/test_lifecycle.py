@@ -351,7 +351,7 @@ def test_version_skew_hint(sim, cli):
         "Server Version: v1.7.2",
         "",
     ]
-    assert lines[5].startswith("Error starting VirtualMachine ")
+    assert lines[4].startswith("Error starting VirtualMachine ")
 
 
 def test_wrong_token_is_401(sim, cli):
