@@ -8,12 +8,13 @@
 * ``GET  .../virtualmachineinstances/{name}/portforward/{port}[/{tcp|udp}]`` websocket tunnel
 * ``GET  .../virtualmachines/{name}/portforward/{port}[/{tcp|udp}]``
 
-(all under ``/apis/subresources.kubevirt.io/v1/namespaces/{ns}``). Port-forward targets come
-from the annotation ``sim.pyvirtctl.io/portforward`` on the VMI or its VM, a JSON map such as
-``{"22": "127.0.0.1:2222", "udp/53": "127.0.0.1:5353"}``.
+(all under ``/apis/subresources.kubevirt.io/{v1|v1alpha3}/namespaces/{ns}``). Port-forward targets
+come from the annotation ``sim.pyvirtctl.io/portforward`` on the VMI, its VM or the VM's template,
+a JSON map such as ``{"22": "127.0.0.1:2222", "udp/53": "127.0.0.1:5353"}`` (no ``proto/`` = tcp).
 
-The endpoint state (console sessions, guest screens) is kept in
-``app[STATE_KEY]``; ``reset()`` on it cuts all sessions and forgets guest state.
+The endpoint state (console sessions, guest screens) is kept in ``app[STATE_KEY]``; its
+``reset()`` (hooked into the simulator's reset) cuts all sessions and forgets guest state.
+Settings and faults: see ``backend.py``.
 """
 
 from __future__ import annotations
@@ -36,14 +37,14 @@ class _SimBackend:
     def __init__(self, sim: Any) -> None:
         self.sim = sim
 
-    def _get(self, plural: str, ns: str, name: str) -> dict[str, Any] | None:
-        return self.sim.get_object(plural, ns, name)
+    def _get(self, kind: str, ns: str, name: str) -> dict[str, Any] | None:
+        return self.sim.store.get(self.sim.res(kind), ns, name)
 
     def get_vmi(self, ns: str, name: str) -> dict[str, Any] | None:
-        return self._get("virtualmachineinstances", ns, name)
+        return self._get("VirtualMachineInstance", ns, name)
 
     def get_vm(self, ns: str, name: str) -> dict[str, Any] | None:
-        return self._get("virtualmachines", ns, name)
+        return self._get("VirtualMachine", ns, name)
 
     def drop_after(self, kind: str, ns: str, name: str) -> int | None:
         return self.sim.faults.ws_drop_after(kind, ns, name)
@@ -67,4 +68,7 @@ def register_routes(app: web.Application, sim: Any, backend: Backend | None = No
     """Add the streaming routes to ``app``; ``sim`` is the simulator core object."""
     state = register(app, backend or _SimBackend(sim))
     app[STATE_KEY] = state
+    hooks = getattr(sim, "reset_hooks", None)
+    if hooks is not None:
+        hooks.append(state.reset)
     return state

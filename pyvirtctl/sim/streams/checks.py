@@ -122,10 +122,8 @@ def vmi_ip(vmi: dict[str, Any]) -> str:
     return str((first or {}).get("ipAddress") or "")
 
 
-def _mapping(obj: dict[str, Any] | None) -> dict[str, str]:
-    if not obj:
-        return {}
-    raw = ((obj.get("metadata") or {}).get("annotations") or {}).get(PORTFORWARD_ANNOTATION)
+def _mapping(meta: dict[str, Any] | None) -> dict[str, str]:
+    raw = ((meta or {}).get("annotations") or {}).get(PORTFORWARD_ANNOTATION)
     if not raw:
         return {}
     try:
@@ -140,10 +138,14 @@ def forward_target(
 ) -> tuple[str, int] | None:
     """The local ``(host, port)`` standing in for the VMI's port, from the annotation.
 
-    The VMI's map wins over its VM's; a key without ``proto/`` means tcp.
+    The VMI's map wins over its VM's, which wins over the VM template's; a key without
+    ``proto/`` means tcp.
     """
-    merged = _mapping(vm)
-    merged.update(_mapping(vmi))
+    merged: dict[str, str] = {}
+    if vm:
+        merged.update(_mapping((((vm.get("spec") or {}).get("template")) or {}).get("metadata")))
+        merged.update(_mapping(vm.get("metadata")))
+    merged.update(_mapping(vmi.get("metadata")))
     value = merged.get(f"{proto}/{port}")
     if value is None and proto == "tcp":
         value = merged.get(str(port))

@@ -25,7 +25,7 @@ from .rfb import RFBError, RFBServer
 from .serial import SerialLine, credentials_from_vmi
 from .wsio import Channel, upgrade
 
-SUB = "/apis/subresources.kubevirt.io/v1/namespaces/{namespace}"
+SUB = "/apis/subresources.kubevirt.io/{version:v1|v1alpha3}/namespaces/{namespace}"
 VMI_PATH = SUB + "/virtualmachineinstances/{name}"
 VM_PATH = SUB + "/virtualmachines/{name}"
 
