@@ -45,7 +45,7 @@ class StreamState:
     def reset(self) -> None:
         """Forget guest state and cut every open session."""
         for channel in list(self.sessions.values()):
-            channel.abort()
+            channel.end_soon()
         self.sessions.clear()
         self.consoles.clear()
         self.displays.clear()
@@ -81,7 +81,7 @@ class StreamState:
         old = self.sessions.get((kind, ns, name))
         self.sessions[(kind, ns, name)] = channel
         if old is not None and old is not channel:
-            old.abort()
+            old.end_soon()
 
     def release(self, kind: str, ns: str, name: str, channel: Channel) -> None:
         if self.sessions.get((kind, ns, name)) is channel:

@@ -22,6 +22,8 @@ from aiohttp import WSMsgType, web
 
 SUBPROTOCOL = "plain.kubevirt.io"
 
+_background: set[asyncio.Task[None]] = set()
+
 
 class Channel:
     """One upgraded client websocket."""
@@ -100,6 +102,15 @@ class Channel:
         transport = self.request.transport
         if transport is not None and not transport.is_closing():
             transport.close()
+
+    def end_soon(self) -> None:
+        """End the session from outside its handler (another client took over, reset)."""
+        if self.close_mode == "normal":
+            task = asyncio.ensure_future(self.finish())
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+        else:
+            self.abort()
 
     async def finish(self) -> None:
         """End the session from the server side, honouring the close mode."""
