@@ -112,6 +112,7 @@ def test_console_refusals_are_virt_api_statuses(sim: SimProcess) -> None:
     assert body["message"] == 'virtualmachineinstance.kubevirt.io "ghost" not found'
     assert body["reason"] == "NotFound" and body["kind"] == "Status" and body["code"] == 404
 
+    sim.config(delay=60)  # keep the controllers from moving the VMI on to Running
     sim.apply(make_vmi("pending", phase="Scheduling"))
     status, _, body = refused(sim, SUB + "/virtualmachineinstances/pending/console")
     assert (status, body["message"], body["reason"]) == (400, "VMI is not running", "BadRequest")
@@ -131,6 +132,7 @@ def test_vnc_and_screenshot_refusals(sim: SimProcess) -> None:
     sim.apply(make_vmi("headless", devices={"autoattachGraphicsDevice": False}))
     status, _, body = refused(sim, SUB + "/virtualmachineinstances/headless/vnc?preserveSession=false")
     assert (status, body["message"]) == (400, "No graphics devices are present.")
+    sim.config(delay=60)  # keep the controllers from moving the VMI on to Running
     sim.apply(make_vmi("pending", phase="Pending"))
     status, _, body = refused(sim, SUB + "/virtualmachineinstances/pending/vnc?preserveSession=false")
     assert (status, body["message"]) == (400, "VMI is not running")
@@ -472,3 +474,41 @@ def test_portforward_drop_after_fault(sim: SimProcess, tcp_echo: int) -> None:
     ws = connect(sim, SUB + "/virtualmachineinstances/testvmi/portforward/22/tcp")
     ws.send_binary(b"0123456789abcdef")
     assert assert_dropped(ws) == b"0123456789"
+
+
+def test_fragmented_messages_reassemble(sim: SimProcess) -> None:
+    sim.config(stream_fragment=10240)
+    sim.apply(make_vmi())
+    ws = connect(sim, SUB + "/virtualmachineinstances/testvmi/console")
+    try:
+        login(ws)
+        ws.send_binary(b"stream 30000\r")
+        assert read_until(ws, b"\r\n") == b"stream 30000\r\n"
+        frames = [ws.recv_frame()]
+        while not frames[-1].fin:
+            frames.append(ws.recv_frame())
+        assert [(f.opcode, f.fin) for f in frames] == [(2, 0), (0, 0), (0, 1)]
+        assert b"".join(f.data for f in frames) == stream_bytes(30000)
+    finally:
+        ws.shutdown()
+
+
+def test_console_of_the_demo_vm_uses_its_cloud_init_password(sim: SimProcess) -> None:
+    from pyvirtctl.sim.harness import REPO_ROOT
+
+    with open(os.path.join(REPO_ROOT, "pyvirtctl", "sim", "centos7-1905.yaml"), encoding="utf-8") as f:
+        sim.apply(f.read())
+    sim.wait_for("VirtualMachineInstance", NS, "centos7-1905",
+                 lambda o: o is not None and o.get("status", {}).get("phase") == "Running")
+    ws = connect(sim, SUB + "/virtualmachineinstances/centos7-1905/console")
+    try:
+        ws.send_binary(b"\rroot\r")
+        read_until(ws, b"Password: ")
+        ws.send_binary(b"wrong\r")
+        assert read_until(ws, b"login: ").endswith(b"Login incorrect\r\n\r\ncentos7-1905 login: ")
+        ws.send_binary(b"root\r")
+        read_until(ws, b"Password: ")
+        ws.send_binary(b"123456\r")
+        read_until(ws, b"[root@centos7-1905 ~]# ")
+    finally:
+        ws.shutdown()

@@ -130,6 +130,7 @@ class _Handlers:
             request,
             drop_after=self.backend.drop_after(kind, ns, name),
             close_mode=self.backend.close_mode(),
+            fragment=self.backend.fragment_size(),
             **kw,
         )
 
