@@ -512,3 +512,23 @@ def test_console_of_the_demo_vm_uses_its_cloud_init_password(sim: SimProcess) ->
         read_until(ws, b"[root@centos7-1905 ~]# ")
     finally:
         ws.shutdown()
+
+
+def test_screenshot_move_cursor_wakes_the_pointer(sim: SimProcess) -> None:
+    sim.apply(make_vmi())
+    path = SUB + "/virtualmachineinstances/testvmi/vnc/screenshot?moveCursor="
+    first, second, moved = (sim.request("GET", path + flag)[2] for flag in ("false", "false", "true"))
+    assert first == second != moved
+    assert moved.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_portforward_ends_when_vmi_goes_away(sim: SimProcess, tcp_echo: int) -> None:
+    sim.apply(make_vmi(annotations={PF_ANNOTATION: json.dumps({"22": f"127.0.0.1:{tcp_echo}"})}))
+    ws = connect(sim, SUB + "/virtualmachineinstances/testvmi/portforward/22/tcp")
+    ws.send_binary(b"ping")
+    assert ws.recv_data() == (websocket.ABNF.OPCODE_BINARY, b"ping")
+    sim.delete("VirtualMachineInstance", NS, "testvmi")
+    with pytest.raises(websocket.WebSocketConnectionClosedException):
+        for _ in range(1000):
+            opcode, _ = ws.recv_data(control_frame=True)
+            assert opcode in (websocket.ABNF.OPCODE_PING, websocket.ABNF.OPCODE_PONG)

@@ -88,6 +88,10 @@ class StreamState:
             del self.sessions[(kind, ns, name)]
 
 
+def _node(vmi: dict[str, Any]) -> str:
+    return str((vmi.get("status") or {}).get("nodeName") or "")
+
+
 def _uid(obj: dict[str, Any]) -> str:
     meta = obj.get("metadata") or {}
     return str(meta.get("uid") or meta.get("creationTimestamp") or "")
@@ -134,14 +138,16 @@ class _Handlers:
             **kw,
         )
 
-    def _watch_vmi(self, channel: Channel, ns: str, name: str, uid: str) -> asyncio.Task[None]:
-        """End ``channel`` when its VMI goes away, is replaced, or stops running."""
+    def _watch_vmi(self, channel: Channel, ns: str, name: str, vmi: dict[str, Any]) -> asyncio.Task[None]:
+        """End ``channel`` when its VMI goes away, is replaced, stops running or moves node."""
+        uid = _uid(vmi)
+        node = _node(vmi)
 
         async def watch() -> None:
             while not channel.closed:
                 await asyncio.sleep(0.25)
-                vmi = self.backend.get_vmi(ns, name)
-                if vmi is None or _uid(vmi) != uid or checks.phase(vmi) != "Running":
+                now = self.backend.get_vmi(ns, name)
+                if now is None or _uid(now) != uid or checks.phase(now) != "Running" or _node(now) != node:
                     await channel.finish()
                     return
 
@@ -164,7 +170,7 @@ class _Handlers:
         line = self.state.console(ns, name, vmi)
         channel = await self._open(request, "console", ns, name)
         self.state.take_over("console", ns, name, channel)
-        watcher = self._watch_vmi(channel, ns, name, _uid(vmi))
+        watcher = self._watch_vmi(channel, ns, name, vmi)
         try:
             async for data in channel.messages():
                 if not await self._write_console(channel, line.feed(data)):
@@ -202,7 +208,7 @@ class _Handlers:
         rfb = RFBServer(display, f"QEMU ({ns}_{name})")
         channel = await self._open(request, "vnc", ns, name)
         self.state.take_over("vnc", ns, name, channel)
-        watcher = self._watch_vmi(channel, ns, name, _uid(vmi))
+        watcher = self._watch_vmi(channel, ns, name, vmi)
         try:
             if await channel.send(rfb.start()):
                 async for data in channel.messages():
@@ -227,6 +233,10 @@ class _Handlers:
         except Refusal as err:
             return web.Response(status=500, text=err.message, content_type="text/plain")
         display = self.state.display(ns, name, vmi)
+        if request.query.get("moveCursor") == "true":
+            # virt-api wiggles the pointer like this to wake a screensaver
+            display.pointer_event(0, 0, 0)
+            display.pointer_event(0, 1, 1)
         return web.Response(body=display.png(), content_type="image/png")
 
     # -- port-forward ----------------------------------------------------------------------------
@@ -267,8 +277,8 @@ class _Handlers:
                 checks.internal(f"dialing VM: dial {proto} {shown}: connect: connection refused")
             )
         if proto == "udp":
-            return await self._forward_udp(request, ns, name, target, shown)
-        return await self._forward_tcp(request, ns, name, target, shown)
+            return await self._forward_udp(request, ns, name, vmi, target, shown)
+        return await self._forward_tcp(request, ns, name, vmi, target, shown)
 
     def _keepalive_settings(self) -> tuple[float, float]:
         return self.backend.ping_interval(), self.backend.pong_timeout()
@@ -298,7 +308,13 @@ class _Handlers:
                     await task
 
     async def _forward_tcp(
-        self, request: web.Request, ns: str, name: str, target: tuple[str, int], shown: str
+        self,
+        request: web.Request,
+        ns: str,
+        name: str,
+        vmi: dict[str, Any],
+        target: tuple[str, int],
+        shown: str,
     ) -> web.StreamResponse:
         try:
             reader, writer = await asyncio.wait_for(
@@ -322,15 +338,23 @@ class _Handlers:
                 if not data or not await channel.send(data):
                     return
 
+        watcher = self._watch_vmi(channel, ns, name, vmi)
         try:
             await self._run_until_first(channel, to_vm(), to_client(), self._keepalive(channel, interval))
         finally:
+            watcher.cancel()
             writer.close()
             await channel.finish()
         return channel.ws
 
     async def _forward_udp(
-        self, request: web.Request, ns: str, name: str, target: tuple[str, int], shown: str
+        self,
+        request: web.Request,
+        ns: str,
+        name: str,
+        vmi: dict[str, Any],
+        target: tuple[str, int],
+        shown: str,
     ) -> web.StreamResponse:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1024)
@@ -357,9 +381,11 @@ class _Handlers:
                 if not await channel.send(data):
                     return
 
+        watcher = self._watch_vmi(channel, ns, name, vmi)
         try:
             await self._run_until_first(channel, to_vm(), to_client(), self._keepalive(channel, interval))
         finally:
+            watcher.cancel()
             transport.close()
             await channel.finish()
         return channel.ws
