@@ -532,3 +532,15 @@ def test_portforward_ends_when_vmi_goes_away(sim: SimProcess, tcp_echo: int) -> 
         for _ in range(1000):
             opcode, _ = ws.recv_data(control_frame=True)
             assert opcode in (websocket.ABNF.OPCODE_PING, websocket.ABNF.OPCODE_PONG)
+
+
+def test_vnc_session_ends_when_the_vmi_moves_node(sim: SimProcess) -> None:
+    sim.apply(make_vmi())
+    ws = connect(sim, SUB + "/virtualmachineinstances/testvmi/vnc?preserveSession=false")
+    assert ws.recv_data() == (websocket.ABNF.OPCODE_BINARY, b"RFB 003.008\n")
+    sim.vmi(NS, "testvmi", status={"nodeName": "node02"})
+    assert_dropped(ws)
+    # a paused VMI refuses port-forward (admin pause helper sets the Paused condition)
+    sim.vmi(NS, "testvmi", paused=True)
+    status, _, body = refused(sim, SUB + "/virtualmachineinstances/testvmi/portforward/22")
+    assert status == 409 and body["message"].endswith(": VMI is paused")
