@@ -255,11 +255,11 @@ class _Handlers:
         if vm is None:
             return _status_response(checks.not_found("virtualmachine", name))
         refusal = checks.check_vm_started(vm, name)
-        vmi = self.backend.get_vmi(ns, name) if refusal is None else None
-        if refusal is None and vmi is None:
-            refusal = checks.conflict("virtualmachine", name, "VMI is not started")
-        if refusal is not None or vmi is None:
-            return _status_response(refusal or checks.not_found("virtualmachineinstance", name))
+        if refusal is not None:
+            return _status_response(refusal)
+        vmi = self.backend.get_vmi(ns, name)
+        if vmi is None:  # status.created is stale: the VMI is already gone
+            return _status_response(checks.conflict("virtualmachine", name, "VMI is not started"))
         return await self._portforward(request, ns, name, vmi, vm)
 
     async def _portforward(
