@@ -18,7 +18,7 @@ import typer
 
 from pyvirtctl.errors import CLIError, ConfigError
 from pyvirtctl.goflags import exact_args, go_command
-from pyvirtctl.kube.paths import core_collection, kv_collection
+from pyvirtctl.kube.paths import CORE, KV
 from pyvirtctl.kube.request import Request
 from pyvirtctl.runtime import IO, session
 
@@ -180,7 +180,7 @@ def resource_kind(type_word: str) -> Kind:
 
 
 def fetch_request(kind: Kind, namespace: str, name: str) -> Request:
-    return Request("GET", f"{kv_collection(namespace, kind.plural)}/{name}")
+    return Request("GET", f"{KV}/namespaces/{namespace}/{kind.plural}/{name}")
 
 
 def vmi_id(name: str) -> str:
@@ -275,7 +275,7 @@ def build_service(o: ExposeOptions, flags: ServiceFlags, kind: Kind, obj: dict[s
 
 
 def create_request(namespace: str, body: dict) -> Request:
-    return Request("POST", core_collection(namespace, "services"), body=body, content_type="application/json")
+    return Request("POST", f"{CORE}/namespaces/{namespace}/services", body=body, content_type="application/json")
 
 
 def render(obj: Any, fmt: str) -> str:
