@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from pyvirtctl.errors import ApiError, ConfigError, TransportError
+from pyvirtctl.errors import ApiError, CLIError, ConfigError, TransportError
 from pyvirtctl.kube import gojson, paths
 from pyvirtctl.kube.config import ClusterConfig, GlobalFlags, format_go_duration, load_config, parse_proxy_url
 from pyvirtctl.kube.status import error_reason
@@ -296,6 +296,25 @@ class Session:
 
     def get_json(self, path: str, **kw: Any) -> Any:
         return self.request("GET", path, **kw).json()
+
+    def send(self, req: Any, error_prefix: str = "") -> Response:
+        """Send a pyvirtctl.kube.request.Request; errors get the command's virtctl prefix."""
+        try:
+            return self.request(
+                req.method,
+                req.path,
+                query=req.query or None,
+                body=req.body,
+                content_type=req.content_type,
+                decode_status=req.decode_status,
+                verb=req.verb,
+                resource=req.resource,
+                name=req.name,
+            )
+        except CLIError as e:
+            if not error_prefix:
+                raise
+            raise e.wrap(error_prefix) from None
 
     # ---- watch
 
