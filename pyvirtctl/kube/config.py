@@ -421,11 +421,13 @@ def _no_proxy_match(host: str, port: int, no_proxy: str) -> bool:
         if entry_port and entry_port != port:
             continue
         try:
-            if ip is not None and ipaddress.ip_address(entry_host.strip("[]")) == ip:
+            entry_ip = ipaddress.ip_address(entry_host.strip("[]"))
+        except ValueError:
+            entry_ip = None
+        if entry_ip is not None:
+            if entry_ip == ip:
                 return True
             continue
-        except ValueError:
-            pass
         if entry_host.startswith("*."):
             entry_host = entry_host[1:]
         bare = entry_host.lstrip(".")
