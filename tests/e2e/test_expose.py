@@ -129,8 +129,9 @@ def test_without_name_the_service_is_named_after_the_vm(sim, cli):
 def test_selector_matches_the_running_vmis_labels(sim, cli):
     """The label the simulator's controller puts on the VMI of a running VM is what the Service selects."""
     name = "centos7-1905"
-    sim.apply(vm_obj(name, strategy="Always"))
+    sim.apply([vm_obj(name, strategy="Always"), vm_obj("centos7-1906", strategy="Always")])
     vmi = sim.wait_for("VirtualMachineInstance", NS, name, lambda o: o is not None, timeout=10)
+    sim.wait_for("VirtualMachineInstance", NS, "centos7-1906", lambda o: o is not None, timeout=10)
     r = cli("expose", "vm", name, "--port", "8100", "--target-port", "8100")
     assert r.returncode == 0, r.stderr
     svc = sim.get("Service", NS, name)
