@@ -15,6 +15,10 @@ from pyvirtctl.goflags import GoGroup
 
 # name -> ("module:function", Short). Keep sorted by name.
 COMMANDS: dict[str, tuple[str, str | None]] = {
+    "expose": (
+        "pyvirtctl.commands.expose:expose_cmd",
+        "Expose a virtual machine instance, virtual machine, or virtual machine instance replica set as a new service.",
+    ),
     "help": ("pyvirtctl.commands.meta:help_cmd", "Help about any command"),
     "list": ("pyvirtctl.commands.listing:list_cmd", "List virtual machines (or instances) as a table."),
     "ls": ("pyvirtctl.commands.listing:list_cmd", None),
