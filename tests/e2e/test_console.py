@@ -248,3 +248,13 @@ def test_fails_at_once(sim, cli, obj, args, message):
 def test_argument_count(cli):
     r = cli("console")
     assert (r.returncode, r.stderr.strip()) == (1, "accepts 1 arg(s), received 0")
+
+
+def test_tty_wait_shows_phase_and_sigint_prints_newline(sim, pty_console):
+    sim.apply(vmi(phase="Scheduling"))
+    run = pty_console("console", "vm1")
+    run.expect(b"\r\x1b[KWaiting for vm1: VMI is not running (phase Scheduling, 0s)")
+    run.proc.send_signal(signal.SIGINT)
+    assert run.wait() == 0
+    assert run.seen.endswith(b"\r\x1b[K\r\n")  # status line cleared, then virtctl's newline on stdout
+    assert run.stty() == run.stty_before

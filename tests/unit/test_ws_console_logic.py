@@ -6,7 +6,15 @@ import termios
 
 import pytest
 
-from pyvirtctl.commands.vnc import CHICKEN_MAC, REAL_MAC, TIGER_MAC, Viewer, find_viewer, is_paused, viewer_args
+from pyvirtctl.commands.vnc import (
+    CHICKEN_MAC,
+    REAL_MAC,
+    TIGER_MAC,
+    Viewer,
+    find_viewer,
+    is_paused,
+    viewer_args,
+)
 from pyvirtctl.errors import CLIError
 from pyvirtctl.streams.console import TIMEOUT_TEXT, open_when_ready
 from pyvirtctl.streams.terminal import make_raw
