@@ -209,6 +209,7 @@ def test_piped_drop_while_typing_is_disconnect(sim, cli_home):
 
 
 def test_waits_while_vmi_is_not_running(sim, cli_home):
+    sim.config(delay=60)  # keep the controller from moving the VMI on by itself
     sim.apply(vmi(phase="Scheduling"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "pyvirtctl", "--kubeconfig", sim.kubeconfig, "console", "vm1", "--timeout=1"],
