@@ -235,6 +235,7 @@ def _table(title: str | None, headers: list[str], rows: list[tuple], colour: boo
         box=box.SIMPLE_HEAD,
         header_style="bold cyan" if colour else None,
         pad_edge=False,
+        show_edge=False,
         expand=False,
     )
     for i, h in enumerate(headers):
@@ -251,8 +252,22 @@ def _pct_style(text: str) -> str | None:
     return "red" if pct >= 90 else "yellow" if pct >= 75 else None
 
 
+class _Printer:
+    """Prints rich renderables to `stream` without the right-hand padding rich adds to each line."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.console = console(stream)
+
+    def print(self, *renderables: Any) -> None:
+        with self.console.capture() as cap:
+            self.console.print(*renderables)
+        text = "\n".join(line.rstrip() for line in cap.get().split("\n"))
+        self.stream.write(text)
+
+
 def print_users(items: list[dict], stream: Any, title: str | None = None) -> None:
-    c = console(stream)
+    c = _Printer(stream)
     if not items:
         c.print("No users are logged in.")
         return
@@ -262,7 +277,7 @@ def print_users(items: list[dict], stream: Any, title: str | None = None) -> Non
 def print_filesystems(items: list[dict], stream: Any, title: str | None = None) -> None:
     from rich.text import Text
 
-    c = console(stream)
+    c = _Printer(stream)
     if not items:
         c.print("No filesystems reported.")
         return
@@ -278,7 +293,7 @@ def print_filesystems(items: list[dict], stream: Any, title: str | None = None) 
 def print_guestosinfo(info: dict, stream: Any) -> None:
     from rich.table import Table
 
-    c = console(stream)
+    c = _Printer(stream)
     colour = use_colour(stream)
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold" if colour else None, no_wrap=True)
