@@ -76,7 +76,7 @@ def parse_quantity(text: str) -> tuple[Fraction, str]:
     """A Kubernetes quantity -> (exact value, format: BinarySI | DecimalSI | DecimalExponent)."""
     m = _QTY.match(text.strip())
     if not m:
-        raise CLIError(f"quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+        raise CLIError("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
     number, suffix = Fraction(m.group(1)), m.group(2)
     if suffix in _BINARY:
         return number * (1 << _BINARY[suffix]), "BinarySI"
