@@ -15,18 +15,29 @@ from pyvirtctl.goflags import GoGroup
 
 # name -> ("module:function", Short). Keep sorted by name.
 COMMANDS: dict[str, tuple[str, str | None]] = {
+    "addvolume": ("pyvirtctl.commands.volume:addvolume_cmd", "add a volume to a running VM"),
     "console": ("pyvirtctl.commands.console:console_cmd", "Connect to a console of a virtual machine instance."),
+    "evacuate-cancel": (
+        "pyvirtctl.commands.evacuate:evacuate_cancel_cmd",
+        "Cancel evacuation for a VM, VMI, or all VMIs on a node",
+    "expand": (
+        "pyvirtctl.commands.expand:expand_cmd",
+        "Return the VirtualMachine object with expanded instancetype and preference.",
     "expose": (
         "pyvirtctl.commands.expose:expose_cmd",
         "Expose a virtual machine instance, virtual machine, or virtual machine instance replica set as a new service.",
     ),
+    "fslist": ("pyvirtctl.commands.guestagent:fslist_cmd", "Return full list of filesystems available on the guest machine."),
+    "guestosinfo": ("pyvirtctl.commands.guestagent:guestosinfo_cmd", "Return guest agent info about operating system."),
     "help": ("pyvirtctl.commands.meta:help_cmd", "Help about any command"),
     "list": ("pyvirtctl.commands.listing:list_cmd", "List virtual machines (or instances) as a table."),
     "ls": ("pyvirtctl.commands.listing:list_cmd", None),
+    "memory-dump": ("pyvirtctl.commands.memorydump:memory_dump_cmd", "Dump the memory of a running VM to a pvc"),
     "migrate": ("pyvirtctl.commands.vm:migrate_cmd", "Migrate a virtual machine."),
     "migrate-cancel": ("pyvirtctl.commands.vm:migrate_cancel_cmd", "Cancel migration of a virtual machine."),
     "options": ("pyvirtctl.commands.meta:options_cmd", None),
     "pause": ("pyvirtctl.commands.pause:pause_cmd", "Pause a virtual machine"),
+    "removevolume": ("pyvirtctl.commands.volume:removevolume_cmd", "remove a volume from a running VM"),
     "reset": ("pyvirtctl.commands.vmi:reset_cmd", "Reset a virtual machine instance"),
     "restart": ("pyvirtctl.commands.vm:restart_cmd", "Restart a virtual machine."),
     "soft-reboot": ("pyvirtctl.commands.vmi:soft_reboot_cmd", "Soft reboot a virtual machine instance"),
@@ -34,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "status": ("pyvirtctl.commands.listing:status_cmd", "Show one virtual machine in depth."),
     "stop": ("pyvirtctl.commands.vm:stop_cmd", "Stop a virtual machine."),
     "unpause": ("pyvirtctl.commands.pause:unpause_cmd", "Unpause a virtual machine"),
+    "userlist": ("pyvirtctl.commands.guestagent:userlist_cmd", "Return full list of logged in users on the guest machine."),
     "version": ("pyvirtctl.commands.version:version_cmd", "Print the client and server version information."),
     "vnc": ("pyvirtctl.commands.vnc:vnc_cmd", "Open a vnc connection to a virtual machine instance."),
     "vnc screenshot": ("pyvirtctl.commands.vnc:screenshot_cmd", "Create a VNC screenshot of a virtual machine instance."),

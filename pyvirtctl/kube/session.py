@@ -316,14 +316,10 @@ class Session:
             raise TransportError(f'{go_method(method)} "{url}": {reason}', reason=reason) from None
         return Response(r.status, r.headers, r.data or b"", url)
 
-    def get(self, path: str, **kw: Any) -> Response:
-        return self.request("GET", path, **kw)
+    def send(self, req: Any, error_prefix: str = "", **kw: Any) -> Response:
+        """Send a `pyvirtctl.kube.request.Request`; errors get virtctl's `error_prefix` in front."""
+        from pyvirtctl.errors import CLIError  # noqa: PLC0415
 
-    def get_json(self, path: str, **kw: Any) -> Any:
-        return self.request("GET", path, **kw).json()
-
-    def send(self, req: Any, error_prefix: str = "") -> Response:
-        """Send a pyvirtctl.kube.request.Request; errors get the command's virtctl prefix."""
         try:
             return self.request(
                 req.method,
@@ -335,11 +331,18 @@ class Session:
                 verb=req.verb,
                 resource=req.resource,
                 name=req.name,
+                **kw,
             )
         except CLIError as e:
-            if not error_prefix:
-                raise
-            raise e.wrap(error_prefix) from None
+            if error_prefix:
+                raise e.wrap(error_prefix) from None
+            raise
+
+    def get(self, path: str, **kw: Any) -> Response:
+        return self.request("GET", path, **kw)
+
+    def get_json(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw).json()
 
     # ---- watch
 

@@ -55,6 +55,7 @@ async def serve(args: argparse.Namespace) -> int:
 
         certs = make_certs([args.host])
         ssl_ctx = ssl_context(certs, workdir)
+        sim.ca_pem = certs.ca_pem  # published as the export links' `cert` (pyvirtctl/sim/export.py)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, ssl_context=ssl_ctx, reuse_address=True)

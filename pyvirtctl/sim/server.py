@@ -366,6 +366,9 @@ def _log_entry(request: web.Request, body: bytes) -> dict:
 
 
 def _authorized(sim: Simulator, request: web.Request) -> bool:
+    # paths a plug-in serves with its own credentials (the export server's token header)
+    if any(request.path.startswith(p) for p in getattr(sim, "public_prefixes", ())):
+        return True
     auth = request.headers.get("Authorization", "")
     return auth == f"Bearer {sim.token}"
 
@@ -519,6 +522,10 @@ def build_app(sim: Simulator) -> web.Application:
         streams_mod = None
     if streams_mod is not None and hasattr(streams_mod, "register_routes"):
         streams_mod.register_routes(app, sim)
+    # VirtualMachineExport controller + the export server's download URL (pyvirtctl/sim/export.py)
+    from pyvirtctl.sim import export
+
+    export.register_routes(app, sim)
     api.add_routes(app, sim)
     return app
 
