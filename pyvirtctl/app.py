@@ -17,16 +17,9 @@ from pyvirtctl.goflags import GoGroup
 COMMANDS: dict[str, tuple[str, str | None]] = {
     "addvolume": ("pyvirtctl.commands.volume:addvolume_cmd", "add a volume to a running VM"),
     "console": ("pyvirtctl.commands.console:console_cmd", "Connect to a console of a virtual machine instance."),
-    "evacuate-cancel": (
-        "pyvirtctl.commands.evacuate:evacuate_cancel_cmd",
-        "Cancel evacuation for a VM, VMI, or all VMIs on a node",
-    "expand": (
-        "pyvirtctl.commands.expand:expand_cmd",
-        "Return the VirtualMachine object with expanded instancetype and preference.",
-    "expose": (
-        "pyvirtctl.commands.expose:expose_cmd",
-        "Expose a virtual machine instance, virtual machine, or virtual machine instance replica set as a new service.",
-    ),
+    "evacuate-cancel": ("pyvirtctl.commands.evacuate:evacuate_cancel_cmd", "Cancel evacuation for a VM, VMI, or all VMIs on a node"),
+    "expand": ("pyvirtctl.commands.expand:expand_cmd", "Return the VirtualMachine object with expanded instancetype and preference."),
+    "expose": ("pyvirtctl.commands.expose:expose_cmd", "Expose a virtual machine instance, virtual machine, or virtual machine instance replica set as a new service."),
     "fslist": ("pyvirtctl.commands.guestagent:fslist_cmd", "Return full list of filesystems available on the guest machine."),
     "guestosinfo": ("pyvirtctl.commands.guestagent:guestosinfo_cmd", "Return guest agent info about operating system."),
     "help": ("pyvirtctl.commands.meta:help_cmd", "Help about any command"),

@@ -318,7 +318,6 @@ class Session:
 
     def send(self, req: Any, error_prefix: str = "", **kw: Any) -> Response:
         """Send a `pyvirtctl.kube.request.Request`; errors get virtctl's `error_prefix` in front."""
-        from pyvirtctl.errors import CLIError  # noqa: PLC0415
 
         try:
             return self.request(

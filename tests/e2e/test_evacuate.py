@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guestutil import VM, api_requests, running_vm
+from tests.e2e.guestutil import VM, api_requests, running_vm
 
 KV = "/apis/kubevirt.io/v1/namespaces/default"
 SUB = "/apis/subresources.kubevirt.io/v1/namespaces/default"

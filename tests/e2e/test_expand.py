@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import yaml
-from guestutil import VM, api_requests, vm_object
+
+from tests.e2e.guestutil import VM, api_requests, vm_object
 
 SUB = "/apis/subresources.kubevirt.io/v1/namespaces/default"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from guestutil import VM, api_requests, running_vm
+from tests.e2e.guestutil import VM, api_requests, running_vm
 
 SUB = "/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachineinstances"
 

@@ -6,9 +6,8 @@ import gzip
 import io
 import tarfile
 
-from guestutil import VM, api_requests, pvc, running_vm
-
 from pyvirtctl.sim.export import dump_bytes
+from tests.e2e.guestutil import VM, api_requests, pvc, running_vm
 
 KV = "/apis/kubevirt.io/v1/namespaces/default"
 SUB = "/apis/subresources.kubevirt.io/v1/namespaces/default"

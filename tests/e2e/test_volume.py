@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guestutil import VM, api_requests, pvc, running_vm
+from tests.e2e.guestutil import VM, api_requests, pvc, running_vm
 
 SUB = "/apis/subresources.kubevirt.io/v1/namespaces/default"
 DV_GET = ("GET", "/apis/cdi.kubevirt.io/v1beta1/namespaces/default/datavolumes/vol1")
