@@ -1,7 +1,8 @@
 """Port-forward plumbing: local TCP/UDP listeners and stdio, each side joined to a websocket tunnel.
 
-A Tunnel is one websocket to `.../portforward/<port>/<proto>`: `send` writes one binary message,
-`recv` returns the next binary message (b"" at a clean end) and raises TunnelError on an abnormal end.
+A Tunnel is one websocket to `.../portforward/<port>/<proto>` (a pyvirtctl.streams.websocket.Conn):
+`send` writes one binary message, `recv` returns the next one (None at a clean end) and raises a
+CLIError with gorilla's text (`websocket: close 1006 (abnormal closure): unexpected EOF`) otherwise.
 Every tunnel has one thread that is always reading it, so the server's keep-alive pings are answered
 while data flows the other way (virt-api cuts a client that leaves pings unanswered for 60 s).
 
@@ -27,14 +28,10 @@ TCP_CHUNK = 256 * 1024  # local reads; each read becomes one websocket message
 UDP_DATAGRAM = 1500  # virtctl's UDP buffer: longer datagrams are truncated, longer messages split
 
 
-class TunnelError(Exception):
-    """The websocket ended abnormally; the text is gorilla's (e.g. `websocket: close 1006 ...`)."""
-
-
 class Tunnel(Protocol):
     def send(self, data: bytes) -> None: ...
 
-    def recv(self) -> bytes: ...
+    def recv(self) -> bytes | None: ...
 
     def close(self) -> None: ...
 
@@ -46,7 +43,7 @@ def open_tunnel(session: object, path: str) -> Tunnel:
     """Open the port-forward websocket at `path` (raises CLIError with virtctl's handshake texts)."""
     from pyvirtctl.streams import websocket
 
-    return websocket.connect(session, path)  # type: ignore[attr-defined,no-any-return]
+    return websocket.open_subresource(session, path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,8 +124,6 @@ class _TCPConnection:
                 self.tunnel.send(data)
         except OSError as e:
             err = "use of closed network connection" if self._closed else go_sys_error(e)
-        except TunnelError as e:
-            err = "use of closed network connection" if self._closed else str(e)
         except Exception as e:  # websocket-client raises its own types on a broken socket
             err = "use of closed network connection" if self._closed else str(e)
         first = self._finish()
@@ -139,11 +134,9 @@ class _TCPConnection:
         try:
             while True:
                 data = self.tunnel.recv()
-                if not data:
+                if data is None:
                     break
                 self.sock.sendall(data)
-        except TunnelError as e:
-            err = "use of closed network connection" if self._closed else str(e)
         except OSError as e:
             err = "use of closed network connection" if self._closed else go_sys_error(e)
         except Exception as e:
@@ -291,7 +284,7 @@ class Forwarder:
         try:
             while True:
                 data = client.tunnel.recv()
-                if not data:
+                if data is None:
                     break
                 for i in range(0, len(data), UDP_DATAGRAM):
                     sock.sendto(data[i : i + UDP_DATAGRAM], client.addr)
@@ -362,7 +355,7 @@ def forward_stdio(dial: Dial, stdin_fd: int = 0, stdout_fd: int = 1) -> None:
         try:
             while True:
                 data = tunnel.recv()
-                if not data:
+                if data is None:
                     break
                 _write_all(stdout_fd, data)
             finish(None)
