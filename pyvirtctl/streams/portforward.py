@@ -177,9 +177,12 @@ class Forwarder:
         if proto not in ("tcp", "udp"):
             log.info(f"forwarding {proto} {_host_port(address, local)} to {remote}", "portforwarder.go:23")
             raise CLIError(f"unknown protocol: {proto}")
+        if local != 0:  # virtctl logs before listening; with port 0 we wait to show the real port
+            log.info(f"forwarding {proto} {_host_port(address, local)} to {remote}", "portforwarder.go:23")
         sock = self._listen(proto, address, local)
         actual = sock.getsockname()[1]
-        log.info(f"forwarding {proto} {_host_port(address, actual)} to {remote}", "portforwarder.go:23")
+        if local == 0:
+            log.info(f"forwarding {proto} {_host_port(address, actual)} to {remote}", "portforwarder.go:23")
         self._sockets.append(sock)
         self.bound.append((proto, actual))
         target = self._accept_loop if proto == "tcp" else self._udp_loop
