@@ -68,6 +68,18 @@ def _family(address: str) -> int:
     return socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
+def wake(tunnel: Tunnel) -> None:
+    """Unblock a thread reading the tunnel without freeing its descriptor yet (shutdown, not close)."""
+    sock = getattr(tunnel, "sock", None)
+    try:
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+        else:
+            tunnel.close()
+    except Exception:
+        pass
+
+
 def _is_closed_error(text: str) -> bool:
     return "use of closed network connection" in text
 
@@ -93,6 +105,13 @@ class _TCPConnection:
         first = self._to_remote()
         self._report(first)
         t.join()
+        # Only now release the descriptors: closing one while the other thread may still be inside a
+        # recv on it would let that recv read from whatever socket reuses the number next.
+        for close in (self.tunnel.close, self.sock.close):
+            try:
+                close()
+            except Exception:
+                pass
 
     def _finish(self) -> bool:
         """Close both sides; True for the first caller (whose error gets logged)."""
@@ -104,10 +123,7 @@ class _TCPConnection:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        try:
-            self.tunnel.close()
-        except Exception:
-            pass
+        wake(self.tunnel)
         return True
 
     def _report(self, err: str | None) -> None:
@@ -143,10 +159,6 @@ class _TCPConnection:
             err = "use of closed network connection" if self._closed else str(e)
         if self._finish():
             self._report(err)
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 class _UDPClient:
@@ -277,10 +289,13 @@ class Forwarder:
                 threading.Thread(
                     target=self._udp_replies, args=(sock, client, clients, lock), daemon=True
                 ).start()
-            try:
-                client.tunnel.send(data)
-            except Exception as e:
-                log.error(str(e), "udp.go:74")
+            with lock:  # the reply thread closes a tunnel only under this lock
+                if clients.get(addr) is not client:
+                    continue
+                try:
+                    client.tunnel.send(data)
+                except Exception as e:
+                    log.error(str(e), "udp.go:74")
 
     def _udp_replies(self, sock: socket.socket, client: _UDPClient, clients: dict, lock: threading.Lock) -> None:
         err = "EOF"
@@ -299,10 +314,10 @@ class Forwarder:
         with lock:
             if clients.get(client.addr) is client:
                 del clients[client.addr]
-        try:
-            client.tunnel.close()
-        except Exception:
-            pass
+            try:
+                client.tunnel.close()
+            except Exception:
+                pass
 
     # -- lifetime
 

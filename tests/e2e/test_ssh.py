@@ -276,3 +276,21 @@ def test_usage_errors(sim, cli, args: list[str], message: str) -> None:
     r = cli(*args, input="")
     assert r.returncode == 1
     assert r.stderr.splitlines()[-1] == message
+
+
+def test_token_flag_reaches_the_proxy_command(sim, run_cli_raw, ssh_vmi: SSHServer, tmp_path: Path) -> None:
+    """A kubeconfig without credentials plus --token: the ProxyCommand child gets the token too."""
+    import yaml
+
+    config = yaml.safe_load(Path(sim.kubeconfig).read_text())
+    for user in config["users"]:
+        user["user"].pop("token", None)
+    bare = tmp_path / "kubeconfig-without-token"
+    bare.write_text(yaml.safe_dump(config))
+    args = ["--kubeconfig", str(bare), "--token", sim.token, "ssh", *_ssh_flags(ssh_vmi, tmp_path / "kh"), "-t", "-v", "-c", "echo ok",
+            f"{ssh_vmi.user}@vmi/testvmi"]
+    r = run_cli_raw(args, input="")
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+    assert "Executing proxy command" in r.stderr and sim.token not in r.stderr  # ssh -v shows the command
+    denied = run_cli_raw(["--kubeconfig", str(bare), "port-forward", "--stdio", "vmi/testvmi", "22"], input="")
+    assert denied.returncode == 1  # without the token the same port-forward is refused
