@@ -16,6 +16,8 @@ from pyvirtctl.goflags import GoGroup
 # name -> ("module:function", Short). Keep sorted by name.
 COMMANDS: dict[str, tuple[str, str | None]] = {
     "help": ("pyvirtctl.commands.meta:help_cmd", "Help about any command"),
+    "list": ("pyvirtctl.commands.listing:list_cmd", "List virtual machines (or instances) as a table."),
+    "ls": ("pyvirtctl.commands.listing:list_cmd", None),
     "migrate": ("pyvirtctl.commands.vm:migrate_cmd", "Migrate a virtual machine."),
     "migrate-cancel": ("pyvirtctl.commands.vm:migrate_cancel_cmd", "Cancel migration of a virtual machine."),
     "options": ("pyvirtctl.commands.meta:options_cmd", None),
@@ -30,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "soft-reboot": ("pyvirtctl.commands.vmi:soft_reboot_cmd", "Soft reboot a virtual machine instance"),
     "ssh": ("pyvirtctl.commands.ssh:ssh_cmd", "Open a SSH connection to a virtual machine instance."),
     "start": ("pyvirtctl.commands.vm:start_cmd", "Start a virtual machine."),
+    "status": ("pyvirtctl.commands.listing:status_cmd", "Show one virtual machine in depth."),
     "stop": ("pyvirtctl.commands.vm:stop_cmd", "Stop a virtual machine."),
     "unpause": ("pyvirtctl.commands.pause:unpause_cmd", "Unpause a virtual machine"),
     "version": ("pyvirtctl.commands.version:version_cmd", "Print the client and server version information."),

@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import os
 import re
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 from pyvirtctl.errors import ConfigError
+
+if TYPE_CHECKING:
+    import ssl
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 LEGACY_DEFAULT_SERVER = "http://localhost:8080"
@@ -238,7 +239,9 @@ _USER_FILE_KEYS = ("client-certificate", "client-key", "tokenFile")
 _DATA_KEYS = ("certificate-authority-data", "client-certificate-data", "client-key-data")
 
 
-def _named_entries(doc: dict[str, Any], section: str, key: str, path: str) -> list[tuple[str, dict[str, Any]]]:
+def _named_entries(
+    doc: dict[str, Any], section: str, key: str, path: str
+) -> list[tuple[str, dict[str, Any]]]:
     items = doc.get(section) or []
     if not isinstance(items, list):
         raise ConfigError(f'error loading config file "{path}": {section} must be a list')
@@ -267,7 +270,9 @@ def load_kubeconfig_file(path: str) -> RawKubeconfig:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        raise ConfigError(f'error loading config file "{path}": {_os_error_text("open", path, exc)}') from None
+        raise ConfigError(
+            f'error loading config file "{path}": {_os_error_text("open", path, exc)}'
+        ) from None
     import yaml  # noqa: PLC0415 - only needed when a kubeconfig exists
 
     try:
@@ -358,7 +363,13 @@ def parse_proxy_url(value: str) -> tuple[str, str, int, str, str]:
     if not host:
         raise ValueError(f'host is required in proxy url "{value}"')
     default_port = {"http": 80, "https": 443, "socks5": 1080}[parts.scheme]
-    return parts.scheme, host, port or default_port, unquote(parts.username or ""), unquote(parts.password or "")
+    return (
+        parts.scheme,
+        host,
+        port or default_port,
+        unquote(parts.username or ""),
+        unquote(parts.password or ""),
+    )
 
 
 def _env_get(env: Mapping[str, str], name: str) -> str:
@@ -390,6 +401,8 @@ def proxy_from_environment(url: str, env: Mapping[str, str] | None = None) -> st
 
 
 def _is_loopback(host: str) -> bool:
+    import ipaddress  # noqa: PLC0415
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -397,6 +410,8 @@ def _is_loopback(host: str) -> bool:
 
 
 def _no_proxy_match(host: str, port: int, no_proxy: str) -> bool:
+    import ipaddress  # noqa: PLC0415
+
     ip = None
     try:
         ip = ipaddress.ip_address(host)
@@ -558,6 +573,8 @@ class ClusterConfig:
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The TLS settings of client-go's transport: CA or system roots, client cert, insecure."""
+        import ssl  # noqa: PLC0415
+
         if not self.is_tls:
             return None
         if self.insecure and self.has_ca:
@@ -572,7 +589,9 @@ class ClusterConfig:
             try:
                 ctx.load_verify_locations(cadata=_pem_text(data))
             except (ssl.SSLError, ValueError):
-                raise ConfigError("unable to load root certificates: unable to parse bytes as PEM block") from None
+                raise ConfigError(
+                    "unable to load root certificates: unable to parse bytes as PEM block"
+                ) from None
         else:
             ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
         material = self.client_cert_material()
@@ -611,6 +630,7 @@ def _pem_text(data: bytes) -> str:
 
 def load_cert_chain_from_memory(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
     """ssl needs files: write the PEMs to a private temporary directory, load, delete at once."""
+    import ssl  # noqa: PLC0415
     import tempfile  # noqa: PLC0415
 
     if b"-----BEGIN" not in cert:
@@ -770,13 +790,15 @@ def _invalid_configuration(errors: list[str]) -> str:
 def _validate_cluster(name: str, cluster: dict[str, Any]) -> list[str]:
     errors: list[str] = []
     if not cluster.get("server"):
-        errors.append(f'no server found for cluster "{name}"' if name else "default cluster has no server defined")
+        errors.append(
+            f'no server found for cluster "{name}"' if name else "default cluster has no server defined"
+        )
     proxy = str(cluster.get("proxy-url") or "")
     if proxy:
         try:
             parse_proxy_url(proxy)
         except ValueError as exc:
-            errors.append(f"invalid 'proxy-url' \"{proxy}\" for cluster \"{name}\": {exc}")
+            errors.append(f'invalid \'proxy-url\' "{proxy}" for cluster "{name}": {exc}')
     ca = str(cluster.get("certificate-authority") or "")
     if ca and cluster.get("certificate-authority-data"):
         errors.append(
@@ -803,7 +825,9 @@ def _validate_user(name: str, user: dict[str, Any]) -> list[str]:
                 f"client-cert-data and client-cert are both specified for {name}. client-cert-data will override."
             )
         if key and key_data:
-            errors.append(f"client-key-data and client-key are both specified for {name}; client-key-data will override")
+            errors.append(
+                f"client-key-data and client-key are both specified for {name}; client-key-data will override"
+            )
         if not key and not key_data:
             errors.append(
                 f"client-key-data or client-key must be specified for {name} to use the clientCert authentication method."
@@ -823,7 +847,9 @@ def _validate_user(name: str, user: dict[str, Any]) -> list[str]:
             errors.append(f"apiVersion must be specified for {name} to use exec authentication plugin")
         for item in exec_cfg.get("env") or []:
             if not (isinstance(item, dict) and item.get("name")):
-                errors.append(f"env variable name must be specified for {name} to use exec authentication plugin")
+                errors.append(
+                    f"env variable name must be specified for {name} to use exec authentication plugin"
+                )
         mode = str(exec_cfg.get("interactiveMode") or "")
         if not mode and api_version.endswith(("/v1beta1", "/v1alpha1")):
             mode = "IfAvailable"  # defaulted for the beta API, required for v1
@@ -832,7 +858,9 @@ def _validate_user(name: str, user: dict[str, Any]) -> list[str]:
         elif mode not in ("Never", "IfAvailable", "Always"):
             errors.append(f'invalid interactiveMode for {name}: "{mode}"')
     if len(methods) > 1:
-        errors.append(f"more than one authentication method found for {name}; found [{' '.join(methods)}], only one is allowed")
+        errors.append(
+            f"more than one authentication method found for {name}; found [{' '.join(methods)}], only one is allowed"
+        )
     if (user.get("as-uid") or user.get("as-groups") or user.get("as-user-extra")) and not user.get("as"):
         errors.append(f"requesting uid, groups or user-extra for {name} without impersonating a user")
     return errors
@@ -918,7 +946,8 @@ def load_config(
                 "server": cfg.server,
                 "tls-server-name": cfg.tls_server_name,
                 "insecure-skip-tls-verify": cfg.insecure,
-                "certificate-authority-data": cfg.ca_data or (_read_file(cfg.ca_file, "certificate-authority") if cfg.ca_file else b""),
+                "certificate-authority-data": cfg.ca_data
+                or (_read_file(cfg.ca_file, "certificate-authority") if cfg.ca_file else b""),
                 "proxy-url": cfg.proxy_url,
                 "extensions": cluster.get("extensions") or [],
             }

@@ -65,7 +65,9 @@ class PluginCredentials:
             from kubernetes.config.exec_provider import ExecProvider  # noqa: PLC0415
             from kubernetes.config.kube_config import ConfigNode  # noqa: PLC0415
         except ImportError as exc:  # pragma: no cover - dependency missing
-            raise ConfigError(f"getting credentials: the kubernetes package is required for exec plugins: {exc}") from None
+            raise ConfigError(
+                f"getting credentials: the kubernetes package is required for exec plugins: {exc}"
+            ) from None
         cluster_node = None
         if exec_cfg.get("provideClusterInfo") and cluster is not None:
             cluster_node = ConfigNode("cluster", _exec_cluster_info(cluster))
@@ -77,16 +79,16 @@ class PluginCredentials:
             extra = f" ({hint[0]})" if hint else ""
             raise ConfigError(f"getting credentials: exec: executable {command} not found{extra}") from None
         except PermissionError as exc:
-            raise ConfigError(f"getting credentials: exec: fork/exec {command}: {exc.strerror.lower()}") from None
+            raise ConfigError(
+                f"getting credentials: exec: fork/exec {command}: {exc.strerror.lower()}"
+            ) from None
         except Exception as exc:  # the package raises ConfigException with its own text
             text = " ".join(str(exc).split())
             raise ConfigError(f"getting credentials: {text}") from None
         if not isinstance(status, dict) or not (
             status.get("token") or (status.get("clientCertificateData") and status.get("clientKeyData"))
         ):
-            raise ConfigError(
-                "getting credentials: exec: plugin didn't return a token or cert/key pair"
-            )
+            raise ConfigError("getting credentials: exec: plugin didn't return a token or cert/key pair")
         self._status = status
         self._expiry = _parse_time(status.get("expirationTimestamp"))
         return status

@@ -101,7 +101,6 @@ def encode_query(query: Mapping[str, object] | Iterable[tuple[str, object]] | No
     )
 
 
-# --- kept from main's CLI core until the integration merge settles one set of names
 CDI = "/apis/cdi.kubevirt.io/v1beta1"
 EXPORT = "/apis/export.kubevirt.io/v1"
 

@@ -13,23 +13,20 @@ and `--help` paths stay cheap; `kubernetes` is only imported by credentials.py f
 
 from __future__ import annotations
 
-import errno
-import ipaddress
-import json
 import os
-import platform
-import socket
-import ssl
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pyvirtctl.errors import ApiError, ConfigError, TransportError
+from pyvirtctl.errors import ApiError, CLIError, ConfigError, TransportError
 from pyvirtctl.kube import gojson, paths
 from pyvirtctl.kube.config import ClusterConfig, GlobalFlags, format_go_duration, load_config, parse_proxy_url
 from pyvirtctl.kube.status import error_reason
+
+if TYPE_CHECKING:
+    import ssl
 
 CLIENT_GIT_VERSION = "v1.9.0"
 WEBSOCKET_SUBPROTOCOL = "plain.kubevirt.io"
@@ -37,19 +34,30 @@ DIAL_TIMEOUT = 30.0  # client-go's dialer timeout
 MAX_RETRY_AFTER = 10  # client-go retries a 429/5xx with Retry-After at most 10 times
 _NEVER_MATCHES = "pyvirtctl.no-proxy.invalid"
 
-_GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i686": "386",
-           "i386": "386", "ppc64le": "ppc64le", "s390x": "s390x", "armv7l": "arm"}
+_GOARCH = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "i686": "386",
+    "i386": "386",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "armv7l": "arm",
+}
 
 
 def default_user_agent(argv0: str | None = None) -> str:
     """client-go's DefaultKubernetesUserAgent: `<command>/<version> (<os>/<arch>) kubernetes/<commit>`."""
-    command = os.path.basename(argv0 if argv0 is not None else (sys.argv[0] if sys.argv and sys.argv[0] else "pyvirtctl"))
+    command = os.path.basename(
+        argv0 if argv0 is not None else (sys.argv[0] if sys.argv and sys.argv[0] else "pyvirtctl")
+    )
     if command in ("__main__.py", "-c", "-m", ""):
         command = "pyvirtctl"
     goos = sys.platform if sys.platform != "win32" else "windows"
     if goos.startswith("linux"):
         goos = "linux"
-    arch = _GOARCH.get(platform.machine().lower(), platform.machine().lower() or "unknown")
+    arch = _GOARCH.get(os.uname().machine.lower(), os.uname().machine.lower() or "unknown")
     return f"{command}/{CLIENT_GIT_VERSION} ({goos}/{arch}) kubernetes/$Format"
 
 
@@ -63,6 +71,8 @@ class Response:
         self.url = url
 
     def json(self) -> Any:
+        import json  # noqa: PLC0415
+
         return json.loads(self.body) if self.body else None
 
     @property
@@ -85,8 +95,8 @@ class Session:
         self.config = config
         self.user_agent = user_agent or default_user_agent()
         self._pool: Any = None
-        self._pool_with_plugin_cert = False
         self._ssl_context: ssl.SSLContext | None = None
+        self._namespace: str | None = None
         # building the client validates TLS material now, like client-go's client constructor
         if config.is_tls and not config.exec_config:
             self._ssl_context = config.ssl_context()
@@ -102,7 +112,15 @@ class Session:
 
     @property
     def namespace(self) -> str:
-        return self.config.namespace
+        return self._namespace if self._namespace is not None else self.config.namespace
+
+    def for_namespace(self, namespace: str) -> Session:
+        """The same connection (pool, credentials) scoped to another namespace."""
+        import copy
+
+        view = copy.copy(self)
+        view._namespace = namespace
+        return view
 
     @property
     def server(self) -> str:
@@ -136,7 +154,9 @@ class Session:
             return base + path
         return base + path + ("&" if "?" in path else "?") + encoded
 
-    def _headers(self, extra: Mapping[str, str] | None, content_type: str | None, url: str, method: str) -> Any:
+    def _headers(
+        self, extra: Mapping[str, str] | None, content_type: str | None, url: str, method: str
+    ) -> Any:
         from urllib3 import HTTPHeaderDict  # noqa: PLC0415
 
         headers = HTTPHeaderDict()
@@ -166,8 +186,13 @@ class Session:
                 self._ssl_context = self.config.ssl_context()
             except ConfigError as exc:
                 if self.config.exec_config:
-                    raise TransportError(f'{go_method(method)} "{url}": {exc.message}', reason=exc.message) from None
+                    raise TransportError(
+                        f'{go_method(method)} "{url}": {exc.message}', reason=exc.message
+                    ) from None
                 raise
+        if self.config.insecure:
+            # the user asked for it explicitly; virtctl prints no warning either
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         kw: dict[str, Any] = {"retries": False, "maxsize": 4, "block": False}
         if self._ssl_context is not None:
             kw["ssl_context"] = self._ssl_context
@@ -297,9 +322,30 @@ class Session:
     def get_json(self, path: str, **kw: Any) -> Any:
         return self.request("GET", path, **kw).json()
 
+    def send(self, req: Any, error_prefix: str = "") -> Response:
+        """Send a pyvirtctl.kube.request.Request; errors get the command's virtctl prefix."""
+        try:
+            return self.request(
+                req.method,
+                req.path,
+                query=req.query or None,
+                body=req.body,
+                content_type=req.content_type,
+                decode_status=req.decode_status,
+                verb=req.verb,
+                resource=req.resource,
+                name=req.name,
+            )
+        except CLIError as e:
+            if not error_prefix:
+                raise
+            raise e.wrap(error_prefix) from None
+
     # ---- watch
 
-    def watch(self, path: str, *, query: Any = None, timeout: float | None = None) -> Iterator[tuple[str, dict]]:
+    def watch(
+        self, path: str, *, query: Any = None, timeout: float | None = None
+    ) -> Iterator[tuple[str, dict]]:
         """Stream watch events as (type, object); ends when the server closes the stream.
 
         `watch=true` is added to the query. `timeout` bounds each wait for data (seconds).
@@ -314,8 +360,14 @@ class Session:
         hdrs = self._headers(None, None, url, "GET")
         try:
             r = pool.request(
-                "GET", url, headers=hdrs, timeout=self._timeout(timeout, streaming=True),
-                redirect=False, retries=False, preload_content=False, decode_content=True,
+                "GET",
+                url,
+                headers=hdrs,
+                timeout=self._timeout(timeout, streaming=True),
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                decode_content=True,
             )
         except Exception as exc:
             reason = transport_reason(exc, url, self.config, timed=bool(timeout or self.config.timeout))
@@ -353,10 +405,14 @@ class Session:
         The URL keeps any path prefix of the server; TLS, auth, impersonation and proxy settings
         are the REST ones. The request timeout does not apply to websocket dials (as in virtctl).
         """
+        import ssl  # noqa: PLC0415
+
         parts = urlsplit(self.config.server)
         scheme = {"https": "wss", "http": "ws"}.get(parts.scheme.lower())
         if scheme is None:
-            raise ConfigError(f"unable to create request for remote execution: Unsupported Protocol {parts.scheme}")
+            raise ConfigError(
+                f"unable to create request for remote execution: Unsupported Protocol {parts.scheme}"
+            )
         if path and not path.startswith("/"):
             path = "/" + path
         url = f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}{path}"
@@ -402,11 +458,11 @@ class Session:
 
     # ---- version probe
 
-    def server_version(self) -> dict[str, Any]:
+    def server_version(self, timeout: float | None = None) -> dict[str, Any]:
         """GET /apis/subresources.kubevirt.io (preferredVersion), then /apis/<gv>/version (raw bodies)."""
-        group = self.request("GET", paths.SUBRESOURCES_GROUP_PATH, decode_status=False).json() or {}
+        group = self.request("GET", paths.SUBRESOURCES_GROUP_PATH, decode_status=False, timeout=timeout).json() or {}
         gv = ((group.get("preferredVersion") or {}).get("groupVersion")) or f"{paths.SUB_GROUP}/{paths.VERSION}"
-        info = self.request("GET", paths.version_path(gv), decode_status=False).json()
+        info = self.request("GET", paths.version_path(gv), decode_status=False, timeout=timeout).json()
         return info if isinstance(info, dict) else {}
 
 
@@ -424,6 +480,8 @@ def _host_port(host: str, port: int) -> str:
 
 
 def _decode_event(line: bytes) -> tuple[str, dict] | None:
+    import json  # noqa: PLC0415
+
     line = line.strip()
     if not line:
         return None
@@ -451,6 +509,9 @@ def _retry_after(resp: Response) -> int | None:
 
 def _dial_address(url: str, config: ClusterConfig | None = None) -> str:
     """The `host:port` Go names in dial errors: IPs as is, names resolved to their first address."""
+    import ipaddress  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
@@ -477,19 +538,23 @@ def _chain(exc: BaseException) -> list[BaseException]:
         if isinstance(nxt, BaseException) and nxt not in seen:
             cur = nxt
             continue
-        for attr in ("original_error",):
-            val = getattr(cur, attr, None)
-            if isinstance(val, BaseException) and val not in seen:
-                seen.append(val)
-        cur = cur.__cause__ or cur.__context__
+        nested = [getattr(cur, "original_error", None), *getattr(cur, "args", ())]
+        inner = next((v for v in nested if isinstance(v, BaseException) and v not in seen), None)
+        cur = inner or cur.__cause__ or cur.__context__
     return seen
 
 
 _TLS_HINT = "; use --certificate-authority to trust the cluster's CA (or --insecure-skip-tls-verify)"
 
 
-def transport_reason(exc: BaseException, url: str, config: ClusterConfig | None = None, *, timed: bool = False) -> str:
+def transport_reason(
+    exc: BaseException, url: str, config: ClusterConfig | None = None, *, timed: bool = False
+) -> str:
     """Go's net/http wording for a request that got no HTTP answer."""
+    import errno  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+    import ssl  # noqa: PLC0415
+
     import urllib3.exceptions as ue  # noqa: PLC0415
 
     chain = _chain(exc)
@@ -528,8 +593,10 @@ def transport_reason(exc: BaseException, url: str, config: ClusterConfig | None 
             return "read: connection reset by peer"
         if isinstance(e, BrokenPipeError):
             return "write: broken pipe"
-    if "RemoteDisconnected" in names or "IncompleteRead" in names or any(
-        isinstance(e, ue.ProtocolError) for e in chain
+    if (
+        "RemoteDisconnected" in names
+        or "IncompleteRead" in names
+        or any(isinstance(e, ue.ProtocolError) for e in chain)
     ):
         return "EOF"
     for e in chain:
@@ -542,7 +609,11 @@ def transport_reason(exc: BaseException, url: str, config: ClusterConfig | None 
 
 def _tls_verify_text(e: ssl.SSLCertVerificationError, url: str, config: ClusterConfig | None) -> str:
     code = getattr(e, "verify_code", 0)
-    host = (config.tls_server_name if config and config.tls_server_name else None) or urlsplit(url).hostname or ""
+    host = (
+        (config.tls_server_name if config and config.tls_server_name else None)
+        or urlsplit(url).hostname
+        or ""
+    )
     if code == 62 or "Hostname mismatch" in str(e) or "IP address mismatch" in str(e):
         names = _peer_names(url, config)
         if names:
@@ -551,12 +622,17 @@ def _tls_verify_text(e: ssl.SSLCertVerificationError, url: str, config: ClusterC
             text = f"x509: certificate is not valid for {host}"
         return f"tls: failed to verify certificate: {text}; use --tls-server-name to check another name"
     if code in (9, 10) or "expired" in str(e) or "not yet valid" in str(e):
-        return "tls: failed to verify certificate: x509: certificate has expired or is not yet valid" + _TLS_HINT
+        return (
+            "tls: failed to verify certificate: x509: certificate has expired or is not yet valid" + _TLS_HINT
+        )
     return "tls: failed to verify certificate: x509: certificate signed by unknown authority" + _TLS_HINT
 
 
 def _peer_names(url: str, config: ClusterConfig | None) -> list[str]:
     """The names in the server certificate (for Go's `valid for a, b, not c`); [] if unavailable."""
+    import socket  # noqa: PLC0415
+    import ssl  # noqa: PLC0415
+
     if config is None or config.proxy_for(url):
         return []
     parts = urlsplit(url)
@@ -565,9 +641,10 @@ def _peer_names(url: str, config: ClusterConfig | None) -> list[str]:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        with socket.create_connection((host, port), timeout=5) as raw, ctx.wrap_socket(
-            raw, server_hostname=config.tls_server_name or host
-        ) as tls:
+        with (
+            socket.create_connection((host, port), timeout=5) as raw,
+            ctx.wrap_socket(raw, server_hostname=config.tls_server_name or host) as tls,
+        ):
             der = tls.getpeercert(binary_form=True)
         if not der:
             return []

@@ -10,8 +10,6 @@ Two paths exist in client-go:
 
 from __future__ import annotations
 
-import json
-import unicodedata
 from typing import Any
 
 # client-go caps the body it quotes in generic 5xx texts
@@ -43,7 +41,11 @@ def go_quote(text: str) -> str:
         elif ch == "\\":
             out.append("\\\\")
         elif ch in "\a\b\f\n\r\t\v":
-            out.append({"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}[ch])
+            out.append(
+                {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}[
+                    ch
+                ]
+            )
         elif code < 0x80:
             out.append(ch if 0x20 <= code < 0x7F else f"\\x{code:02x}")
         elif _go_printable(ch):
@@ -58,6 +60,8 @@ def go_quote(text: str) -> str:
 
 def _go_printable(ch: str) -> bool:
     # unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space
+    import unicodedata  # noqa: PLC0415
+
     return unicodedata.category(ch)[0] in "LMNPS"
 
 
@@ -67,6 +71,8 @@ def _media_type(content_type: str) -> str:
 
 def failure_status(body: bytes, content_type: str) -> dict[str, Any] | None:
     """The failure `metav1.Status` in `body`, or None when client-go would not decode one."""
+    import json  # noqa: PLC0415
+
     if not body:
         return None
     media = _media_type(content_type)
@@ -111,7 +117,9 @@ def generic_text(
         reason, message = "UnsupportedMediaType", server_message
     elif status >= 500:
         reason = "InternalError"
-        message = f"an error on the server ({go_quote(server_message)}) has prevented the request from succeeding"
+        message = (
+            f"an error on the server ({go_quote(server_message)}) has prevented the request from succeeding"
+        )
     if status == 409 and verb.upper() == "POST":
         reason = "AlreadyExists"
     if resource:
@@ -139,7 +147,6 @@ def error_reason(
     return generic_text(status, body, content_type, verb=verb, resource=resource, name=name, group=group)
 
 
-
 def error_text(
     status: int,
     body: bytes,
@@ -153,5 +160,12 @@ def error_text(
 ) -> str:
     """The message client-go's error for this answer prints."""
     return error_reason(
-        status, body, content_type, decode_status=decode_status, verb=verb, resource=resource, name=name, group=group
+        status,
+        body,
+        content_type,
+        decode_status=decode_status,
+        verb=verb,
+        resource=resource,
+        name=name,
+        group=group,
     )[1]

@@ -6,7 +6,7 @@ are called (kind), whether it is namespaced, and which verbs and subresources it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ from typing import Any
 from aiohttp import web
 
 from pyvirtctl.sim import kstatus, resources
-from pyvirtctl.sim.faults import Faults, FaultSpecError
+from pyvirtctl.sim.faults import Faults
 from pyvirtctl.sim.kstatus import StatusError
 from pyvirtctl.sim.resources import SUBRESOURCE_GROUP, Resource
 from pyvirtctl.sim.store import SelectorError, Store, now_iso
@@ -386,7 +386,7 @@ def _deny_match(sim: Simulator, request: web.Request, route: Route | None) -> we
     else:
         resource, sub = route.plural, route.sub
     for pat in sim.deny:
-        def ok(field: str, value: str | None) -> bool:
+        def ok(field: str, value: str | None, pat: dict = pat) -> bool:
             want = pat.get(field)
             return want in (None, "", "*") or want == (value or "")
 

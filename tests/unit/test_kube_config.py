@@ -156,7 +156,16 @@ def test_parse_request_timeout_invalid(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(5, "5s"), (90, "1m30s"), (0.5, "500ms"), (3600, "1h0m0s"), (120, "2m0s"), (1.5, "1.5s"), (0, "0s"), (0.000001, "1\u00b5s")],
+    [
+        (5, "5s"),
+        (90, "1m30s"),
+        (0.5, "500ms"),
+        (3600, "1h0m0s"),
+        (120, "2m0s"),
+        (1.5, "1.5s"),
+        (0, "0s"),
+        (0.000001, "1\u00b5s"),
+    ],
 )
 def test_format_go_duration(seconds: float, text: str) -> None:
     assert format_go_duration(seconds) == text
@@ -222,7 +231,9 @@ def test_no_config_at_all_is_the_legacy_localhost_default(tmp_path: Path) -> Non
     assert cfg.server == "http://localhost:8080"
     assert cfg.namespace == "default"
     master = load_config(
-        GlobalFlags(), env_for(tmp_path, KUBERNETES_MASTER="http://10.1.2.3:8080"), serviceaccount_dir=str(tmp_path)
+        GlobalFlags(),
+        env_for(tmp_path, KUBERNETES_MASTER="http://10.1.2.3:8080"),
+        serviceaccount_dir=str(tmp_path),
     )
     assert master.server == "http://10.1.2.3:8080"
 
@@ -286,13 +297,19 @@ def test_in_cluster_needs_the_token_file(tmp_path: Path) -> None:
     assert cfg.server == "http://localhost:8080"
 
 
-def test_kubeconfig_beats_in_cluster_but_pod_namespace_fills_a_gap(tmp_path: Path, sa_dir: Path, two_files) -> None:
+def test_kubeconfig_beats_in_cluster_but_pod_namespace_fills_a_gap(
+    tmp_path: Path, sa_dir: Path, two_files
+) -> None:
     a, _ = two_files
-    env = env_for(tmp_path, KUBECONFIG=str(a), KUBERNETES_SERVICE_HOST="10.0.0.1", KUBERNETES_SERVICE_PORT="443")
+    env = env_for(
+        tmp_path, KUBECONFIG=str(a), KUBERNETES_SERVICE_HOST="10.0.0.1", KUBERNETES_SERVICE_PORT="443"
+    )
     cfg = load_config(GlobalFlags(), env, serviceaccount_dir=str(sa_dir))
     assert not cfg.in_cluster and cfg.namespace == "ns-a"
     # the 'shared' context sets no namespace: in a pod, the pod's namespace is used (clientcmd rule)
-    assert load_config(GlobalFlags(context="shared"), env, serviceaccount_dir=str(sa_dir)).namespace == "pod-ns"
+    assert (
+        load_config(GlobalFlags(context="shared"), env, serviceaccount_dir=str(sa_dir)).namespace == "pod-ns"
+    )
 
 
 def test_a_flag_makes_the_config_non_default_so_no_in_cluster(tmp_path: Path, sa_dir: Path) -> None:
@@ -362,10 +379,17 @@ def test_server_token_and_tls_flags(tmp_path: Path, two_files) -> None:
     a, _ = two_files
     ca = write(tmp_path / "ca.crt", "x")
     cfg = load_config(
-        GlobalFlags(server="https://flag:1", token="flagtok", certificate_authority=str(ca), tls_server_name="api"),
+        GlobalFlags(
+            server="https://flag:1", token="flagtok", certificate_authority=str(ca), tls_server_name="api"
+        ),
         env_for(tmp_path, KUBECONFIG=str(a)),
     )
-    assert (cfg.server, cfg.token, cfg.ca_file, cfg.tls_server_name) == ("https://flag:1", "flagtok", str(ca), "api")
+    assert (cfg.server, cfg.token, cfg.ca_file, cfg.tls_server_name) == (
+        "https://flag:1",
+        "flagtok",
+        str(ca),
+        "api",
+    )
 
 
 def test_relative_paths_are_relative_to_their_file(tmp_path: Path) -> None:
@@ -458,7 +482,8 @@ def test_unreadable_certificate_files(tmp_path: Path) -> None:
 def test_impersonation_headers(tmp_path: Path) -> None:
     kc = tls_kubeconfig(tmp_path)
     cfg = load_config(
-        GlobalFlags(kubeconfig=str(kc), as_user="alice", as_group=["g1", "g2"], as_uid="42"), env_for(tmp_path)
+        GlobalFlags(kubeconfig=str(kc), as_user="alice", as_group=["g1", "g2"], as_uid="42"),
+        env_for(tmp_path),
     )
     assert cfg.auth_header_items() == [
         ("Authorization", "Bearer t"),
@@ -484,7 +509,10 @@ def test_groups_without_user_are_rejected(tmp_path: Path) -> None:
     kc = tls_kubeconfig(tmp_path)
     with pytest.raises(ConfigError) as err:
         load_config(GlobalFlags(kubeconfig=str(kc), as_group=["g"]), env_for(tmp_path))
-    assert err.value.message == "invalid configuration: requesting uid, groups or user-extra for u without impersonating a user"
+    assert (
+        err.value.message
+        == "invalid configuration: requesting uid, groups or user-extra for u without impersonating a user"
+    )
 
 
 def test_basic_auth(tmp_path: Path) -> None:
@@ -516,7 +544,8 @@ def test_plain_http_server_sends_no_credentials(tmp_path: Path) -> None:
 
 def test_request_timeout_and_proxy_flags(tmp_path: Path) -> None:
     cfg = load_config(
-        GlobalFlags(server="https://h:1", request_timeout="2m", proxy_url="socks5://p:1080"), env_for(tmp_path)
+        GlobalFlags(server="https://h:1", request_timeout="2m", proxy_url="socks5://p:1080"),
+        env_for(tmp_path),
     )
     assert cfg.timeout == 120.0
     assert cfg.proxy_for("https://h:1") == "socks5://p:1080"
@@ -526,7 +555,7 @@ def test_request_timeout_and_proxy_flags(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(GlobalFlags(server="https://h:1", proxy_url="ftp://p:1"), env_for(tmp_path))
     assert err.value.message == (
-        "invalid configuration: invalid 'proxy-url' \"ftp://p:1\" for cluster \"\": "
+        'invalid configuration: invalid \'proxy-url\' "ftp://p:1" for cluster "": '
         'unsupported scheme "ftp", must be http, https, or socks5'
     )
 
@@ -570,10 +599,15 @@ def test_exec_plugin_failure_is_one_line(tmp_path: Path) -> None:
 
 
 def test_exec_v1_needs_interactive_mode(tmp_path: Path) -> None:
-    kc = tls_kubeconfig(tmp_path, user="exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: x")
+    kc = tls_kubeconfig(
+        tmp_path, user="exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: x"
+    )
     with pytest.raises(ConfigError) as err:
         load_config(GlobalFlags(kubeconfig=str(kc)), env_for(tmp_path))
-    assert err.value.message == "invalid configuration: interactiveMode must be specified for u to use exec authentication plugin"
+    assert (
+        err.value.message
+        == "invalid configuration: interactiveMode must be specified for u to use exec authentication plugin"
+    )
 
 
 def test_static_credentials_do_not_import_kubernetes(tmp_path: Path) -> None:
@@ -587,7 +621,11 @@ def test_static_credentials_do_not_import_kubernetes(tmp_path: Path) -> None:
         "print(sorted(m for m in ('kubernetes', 'rich', 'websocket', 'pydantic') if m in sys.modules))\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, check=True
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=True,
     )
     assert out.stdout.strip() == "[]"
 
@@ -613,8 +651,16 @@ def test_static_credentials_do_not_import_kubernetes(tmp_path: Path) -> None:
         ("https://10.1.2.3:6443", {"HTTPS_PROXY": "http://p", "NO_PROXY": "10.0.0.0/8"}, None),
         ("https://10.1.2.3:6443", {"HTTPS_PROXY": "http://p", "NO_PROXY": "10.1.2.3"}, None),
         ("https://11.1.2.3:6443", {"HTTPS_PROXY": "http://p", "NO_PROXY": "10.0.0.0/8"}, "http://p"),
-        ("https://api.example.com:6443", {"HTTPS_PROXY": "http://p", "NO_PROXY": "api.example.com:443"}, "http://p"),
-        ("https://api.example.com:6443", {"HTTPS_PROXY": "http://p", "NO_PROXY": "api.example.com:6443"}, None),
+        (
+            "https://api.example.com:6443",
+            {"HTTPS_PROXY": "http://p", "NO_PROXY": "api.example.com:443"},
+            "http://p",
+        ),
+        (
+            "https://api.example.com:6443",
+            {"HTTPS_PROXY": "http://p", "NO_PROXY": "api.example.com:6443"},
+            None,
+        ),
         ("https://api.example.com", {"HTTPS_PROXY": "http://p", "NO_PROXY": "*"}, None),
         ("https://api.example.com", {"HTTPS_PROXY": "socks5://p:1080"}, "socks5://p:1080"),
     ],
@@ -625,8 +671,16 @@ def test_proxy_from_environment(url: str, env: dict[str, str], expected: str | N
 
 def test_global_flags_from_params() -> None:
     flags = GlobalFlags.from_params(
-        {"namespace": "x", "as_group": ("a", "b"), "insecure_skip_tls_verify": True, "token": None, "unknown": 1}
+        {
+            "namespace": "x",
+            "as_group": ("a", "b"),
+            "insecure_skip_tls_verify": True,
+            "token": None,
+            "unknown": 1,
+        }
     )
     assert flags.namespace == "x" and flags.as_group == ["a", "b"] and flags.insecure_skip_tls_verify
     assert flags.token == "" and flags.request_timeout == "0"
-    assert "token" not in repr(GlobalFlags(token="secret")) or "secret" not in repr(GlobalFlags(token="secret"))
+    assert "token" not in repr(GlobalFlags(token="secret")) or "secret" not in repr(
+        GlobalFlags(token="secret")
+    )

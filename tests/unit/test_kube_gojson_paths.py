@@ -40,7 +40,9 @@ def test_paths() -> None:
         "/apis/subresources.kubevirt.io/v1/namespaces/ns/virtualmachineinstances/v/portforward/22/tcp"
     )
     assert paths.vmi_path("ns", "v") == "/apis/kubevirt.io/v1/namespaces/ns/virtualmachineinstances/v"
-    assert paths.migrations_path("ns") == "/apis/kubevirt.io/v1/namespaces/ns/virtualmachineinstancemigrations"
+    assert (
+        paths.migrations_path("ns") == "/apis/kubevirt.io/v1/namespaces/ns/virtualmachineinstancemigrations"
+    )
     assert paths.kubevirts_path() == "/apis/kubevirt.io/v1/kubevirts"
     assert paths.core_path("ns", "services") == "/api/v1/namespaces/ns/services"
     assert paths.group_path("cdi.kubevirt.io", "v1beta1", "ns", "datavolumes", "dv") == (

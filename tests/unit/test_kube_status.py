@@ -28,7 +28,10 @@ def status_body(message: str, reason: str = "NotFound", status: str = "Failure")
         (422, "the server rejected our request due to an error in our request"),
         (405, "the server does not allow this method on the requested resource"),
         (503, "the server is currently unable to handle the request"),
-        (504, "the server was unable to return a response in the time allotted, but may still be processing the request"),
+        (
+            504,
+            "the server was unable to return a response in the time allotted, but may still be processing the request",
+        ),
         (429, "the server has received too many requests and has asked us to try again later"),
         (500, 'an error on the server ("unknown") has prevented the request from succeeding'),
         (502, 'an error on the server ("unknown") has prevented the request from succeeding'),
@@ -46,7 +49,10 @@ def test_generic_texts_for_raw_reads(code: int, expected: str) -> None:
 def test_decoded_status_message_wins() -> None:
     body = status_body('virtualmachines.kubevirt.io "testvm" not found')
     assert error_text(404, body, JSON) == 'virtualmachines.kubevirt.io "testvm" not found'
-    assert error_reason(409, status_body("VM is not running", "Conflict"), JSON) == ("Conflict", "VM is not running")
+    assert error_reason(409, status_body("VM is not running", "Conflict"), JSON) == (
+        "Conflict",
+        "VM is not running",
+    )
     # an empty Content-Type falls back to JSON, like client-go's default content type
     assert error_text(404, body, "") == 'virtualmachines.kubevirt.io "testvm" not found'
 
@@ -77,7 +83,9 @@ def test_text_body_is_quoted_in_5xx() -> None:
 
 def test_resource_suffix() -> None:
     assert (
-        error_text(409, b"", JSON, decode_status=False, verb="GET", resource="virtualmachineinstances", name="testvm")
+        error_text(
+            409, b"", JSON, decode_status=False, verb="GET", resource="virtualmachineinstances", name="testvm"
+        )
         == "the server reported a conflict (get virtualmachineinstances.kubevirt.io testvm)"
     )
     assert (
@@ -99,7 +107,15 @@ def test_reasons() -> None:
 
 @pytest.mark.parametrize(
     ("text", "quoted"),
-    [("a", '"a"'), ('"', '"\\""'), ("\\", '"\\\\"'), ("\n\t", '"\\n\\t"'), ("\x01", '"\\x01"'), ("é", '"é"'), ("\u200b", '"\\u200b"')],
+    [
+        ("a", '"a"'),
+        ('"', '"\\""'),
+        ("\\", '"\\\\"'),
+        ("\n\t", '"\\n\\t"'),
+        ("\x01", '"\\x01"'),
+        ("é", '"é"'),
+        ("\u200b", '"\\u200b"'),
+    ],
 )
 def test_go_quote(text: str, quoted: str) -> None:
     assert go_quote(text) == quoted

@@ -63,6 +63,9 @@ class _SimBackend:
     def pong_timeout(self) -> float:
         return float(self._setting("portforward_pong_timeout"))
 
+    def fragment_size(self) -> int:
+        return int(self._setting("stream_fragment"))
+
 
 def register_routes(app: web.Application, sim: Any, backend: Backend | None = None) -> StreamState:
     """Add the streaming routes to ``app``; ``sim`` is the simulator core object."""

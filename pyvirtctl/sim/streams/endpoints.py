@@ -45,7 +45,7 @@ class StreamState:
     def reset(self) -> None:
         """Forget guest state and cut every open session."""
         for channel in list(self.sessions.values()):
-            channel.abort()
+            channel.end_soon()
         self.sessions.clear()
         self.consoles.clear()
         self.displays.clear()
@@ -81,11 +81,15 @@ class StreamState:
         old = self.sessions.get((kind, ns, name))
         self.sessions[(kind, ns, name)] = channel
         if old is not None and old is not channel:
-            old.abort()
+            old.end_soon()
 
     def release(self, kind: str, ns: str, name: str, channel: Channel) -> None:
         if self.sessions.get((kind, ns, name)) is channel:
             del self.sessions[(kind, ns, name)]
+
+
+def _node(vmi: dict[str, Any]) -> str:
+    return str((vmi.get("status") or {}).get("nodeName") or "")
 
 
 def _uid(obj: dict[str, Any]) -> str:
@@ -130,17 +134,20 @@ class _Handlers:
             request,
             drop_after=self.backend.drop_after(kind, ns, name),
             close_mode=self.backend.close_mode(),
+            fragment=self.backend.fragment_size(),
             **kw,
         )
 
-    def _watch_vmi(self, channel: Channel, ns: str, name: str, uid: str) -> asyncio.Task[None]:
-        """End ``channel`` when its VMI goes away, is replaced, or stops running."""
+    def _watch_vmi(self, channel: Channel, ns: str, name: str, vmi: dict[str, Any]) -> asyncio.Task[None]:
+        """End ``channel`` when its VMI goes away, is replaced, stops running or moves node."""
+        uid = _uid(vmi)
+        node = _node(vmi)
 
         async def watch() -> None:
             while not channel.closed:
                 await asyncio.sleep(0.25)
-                vmi = self.backend.get_vmi(ns, name)
-                if vmi is None or _uid(vmi) != uid or checks.phase(vmi) != "Running":
+                now = self.backend.get_vmi(ns, name)
+                if now is None or _uid(now) != uid or checks.phase(now) != "Running" or _node(now) != node:
                     await channel.finish()
                     return
 
@@ -163,7 +170,7 @@ class _Handlers:
         line = self.state.console(ns, name, vmi)
         channel = await self._open(request, "console", ns, name)
         self.state.take_over("console", ns, name, channel)
-        watcher = self._watch_vmi(channel, ns, name, _uid(vmi))
+        watcher = self._watch_vmi(channel, ns, name, vmi)
         try:
             async for data in channel.messages():
                 if not await self._write_console(channel, line.feed(data)):
@@ -201,7 +208,7 @@ class _Handlers:
         rfb = RFBServer(display, f"QEMU ({ns}_{name})")
         channel = await self._open(request, "vnc", ns, name)
         self.state.take_over("vnc", ns, name, channel)
-        watcher = self._watch_vmi(channel, ns, name, _uid(vmi))
+        watcher = self._watch_vmi(channel, ns, name, vmi)
         try:
             if await channel.send(rfb.start()):
                 async for data in channel.messages():
@@ -226,6 +233,10 @@ class _Handlers:
         except Refusal as err:
             return web.Response(status=500, text=err.message, content_type="text/plain")
         display = self.state.display(ns, name, vmi)
+        if request.query.get("moveCursor") == "true":
+            # virt-api wiggles the pointer like this to wake a screensaver
+            display.pointer_event(0, 0, 0)
+            display.pointer_event(0, 1, 1)
         return web.Response(body=display.png(), content_type="image/png")
 
     # -- port-forward ----------------------------------------------------------------------------
@@ -244,11 +255,11 @@ class _Handlers:
         if vm is None:
             return _status_response(checks.not_found("virtualmachine", name))
         refusal = checks.check_vm_started(vm, name)
-        vmi = self.backend.get_vmi(ns, name) if refusal is None else None
-        if refusal is None and vmi is None:
-            refusal = checks.conflict("virtualmachine", name, "VMI is not started")
-        if refusal is not None or vmi is None:
-            return _status_response(refusal or checks.not_found("virtualmachineinstance", name))
+        if refusal is not None:
+            return _status_response(refusal)
+        vmi = self.backend.get_vmi(ns, name)
+        if vmi is None:  # status.created is stale: the VMI is already gone
+            return _status_response(checks.conflict("virtualmachine", name, "VMI is not started"))
         return await self._portforward(request, ns, name, vmi, vm)
 
     async def _portforward(
@@ -266,8 +277,8 @@ class _Handlers:
                 checks.internal(f"dialing VM: dial {proto} {shown}: connect: connection refused")
             )
         if proto == "udp":
-            return await self._forward_udp(request, ns, name, target, shown)
-        return await self._forward_tcp(request, ns, name, target, shown)
+            return await self._forward_udp(request, ns, name, vmi, target, shown)
+        return await self._forward_tcp(request, ns, name, vmi, target, shown)
 
     def _keepalive_settings(self) -> tuple[float, float]:
         return self.backend.ping_interval(), self.backend.pong_timeout()
@@ -297,7 +308,13 @@ class _Handlers:
                     await task
 
     async def _forward_tcp(
-        self, request: web.Request, ns: str, name: str, target: tuple[str, int], shown: str
+        self,
+        request: web.Request,
+        ns: str,
+        name: str,
+        vmi: dict[str, Any],
+        target: tuple[str, int],
+        shown: str,
     ) -> web.StreamResponse:
         try:
             reader, writer = await asyncio.wait_for(
@@ -321,15 +338,23 @@ class _Handlers:
                 if not data or not await channel.send(data):
                     return
 
+        watcher = self._watch_vmi(channel, ns, name, vmi)
         try:
             await self._run_until_first(channel, to_vm(), to_client(), self._keepalive(channel, interval))
         finally:
+            watcher.cancel()
             writer.close()
             await channel.finish()
         return channel.ws
 
     async def _forward_udp(
-        self, request: web.Request, ns: str, name: str, target: tuple[str, int], shown: str
+        self,
+        request: web.Request,
+        ns: str,
+        name: str,
+        vmi: dict[str, Any],
+        target: tuple[str, int],
+        shown: str,
     ) -> web.StreamResponse:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1024)
@@ -356,9 +381,11 @@ class _Handlers:
                 if not await channel.send(data):
                     return
 
+        watcher = self._watch_vmi(channel, ns, name, vmi)
         try:
             await self._run_until_first(channel, to_vm(), to_client(), self._keepalive(channel, interval))
         finally:
+            watcher.cancel()
             transport.close()
             await channel.finish()
         return channel.ws

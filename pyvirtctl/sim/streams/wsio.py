@@ -10,17 +10,24 @@ What the real servers do and this reproduces (see the streaming spec, §1 and §
   the TCP connection **without** a close frame, so clients see an abnormal closure (1006).
   ``close_mode="normal"`` sends a close frame with code 1000 first instead;
 * ``drop_after``: after that many payload bytes went to the client the connection is cut
-  (the ``drop_ws_after`` fault).
+  (the ``drop_ws_after`` fault);
+* ``fragment``: messages longer than this many bytes go out as a first frame plus
+  continuation frames (virt-handler's 10240-byte write buffer does this), so clients'
+  reassembly gets exercised. 0 sends every message as one frame.
 """
 
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections.abc import AsyncIterator
 
 from aiohttp import WSMsgType, web
+from aiohttp.abc import AbstractStreamWriter
 
 SUBPROTOCOL = "plain.kubevirt.io"
+
+_background: set[asyncio.Task[None]] = set()
 
 
 class Channel:
@@ -34,9 +41,13 @@ class Channel:
         drop_after: int | None = None,
         close_mode: str = "abrupt",
         pong_timeout: float | None = None,
+        fragment: int = 0,
+        writer: AbstractStreamWriter | None = None,
     ) -> None:
         self.request = request
         self.ws = ws
+        self.fragment = fragment
+        self._writer = writer
         self.drop_after = drop_after
         self.close_mode = close_mode
         self.sent = 0
@@ -65,12 +76,38 @@ class Channel:
             self.abort()
             return False
         try:
-            await self.ws.send_bytes(data)
+            if self.fragment and len(data) > self.fragment and self._writer is not None:
+                await self._send_fragmented(data)
+            else:
+                await self.ws.send_bytes(data)
         except (ConnectionError, RuntimeError):
             self.abort()
             return False
         self.sent += len(data)
         return True
+
+    async def _send_fragmented(self, data: bytes) -> None:
+        transport = self.request.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("connection closed")
+        frames = []
+        size = self.fragment
+        for start in range(0, len(data), size):
+            chunk = data[start : start + size]
+            first = 0x80 if start + size >= len(data) else 0x00  # FIN on the last frame
+            first |= 0x2 if start == 0 else 0x0  # binary, then continuation
+            n = len(chunk)
+            if n < 126:
+                header = struct.pack("!BB", first, n)
+            elif n < 65536:
+                header = struct.pack("!BBH", first, 126, n)
+            else:
+                header = struct.pack("!BBQ", first, 127, n)
+            frames.append(header)
+            frames.append(chunk)
+        transport.write(b"".join(frames))
+        assert self._writer is not None
+        await self._writer.drain()
 
     async def messages(self) -> AsyncIterator[bytes]:
         """Binary payloads from the client, until it goes away or the session is ended."""
@@ -101,6 +138,15 @@ class Channel:
         if transport is not None and not transport.is_closing():
             transport.close()
 
+    def end_soon(self) -> None:
+        """End the session from outside its handler (another client took over, reset)."""
+        if self.close_mode == "normal":
+            task = asyncio.ensure_future(self.finish())
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+        else:
+            self.abort()
+
     async def finish(self) -> None:
         """End the session from the server side, honouring the close mode."""
         if self.ended.is_set():
@@ -124,6 +170,7 @@ async def upgrade(
     drop_after: int | None = None,
     close_mode: str = "abrupt",
     pong_timeout: float | None = None,
+    fragment: int = 0,
 ) -> Channel:
     """Answer 101 and wrap the connection. Not a websocket request: aiohttp answers 400."""
     ws = web.WebSocketResponse(
@@ -133,5 +180,13 @@ async def upgrade(
         autoclose=True,
         max_msg_size=0,
     )
-    await ws.prepare(request)
-    return Channel(request, ws, drop_after=drop_after, close_mode=close_mode, pong_timeout=pong_timeout)
+    writer = await ws.prepare(request)
+    return Channel(
+        request,
+        ws,
+        drop_after=drop_after,
+        close_mode=close_mode,
+        pong_timeout=pong_timeout,
+        fragment=fragment,
+        writer=writer,
+    )
