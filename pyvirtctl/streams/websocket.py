@@ -366,13 +366,25 @@ def dial_target(session: Any, path: str, query: Iterable[tuple[str, str]] | None
         return DialTarget(
             url=url,
             headers=list(cfg.auth_header_items()),
-            ssl_context=cfg.ssl_context() if url.startswith("wss") else None,
+            ssl_context=_session_ssl_context(session, cfg) if url.startswith("wss") else None,
             tls_server_name=getattr(cfg, "tls_server_name", "") or "",
             proxy=cfg.proxy_for(http_url),
         )
     # a session offering websocket-client keyword arguments instead
     url, kw = session.websocket_options(path, list(query or []))
     return target_from_ws_options(url, kw)
+
+
+def _session_ssl_context(session: Any, cfg: Any) -> Any:
+    """The session's TLS context, built once per run (reconnect loops dial every second)."""
+    ctx = getattr(session, "_ssl_context", None)
+    if ctx is None:
+        ctx = cfg.ssl_context()
+        try:
+            session._ssl_context = ctx
+        except AttributeError:
+            pass
+    return ctx
 
 
 def target_from_ws_options(url: str, kw: dict[str, Any]) -> DialTarget:
