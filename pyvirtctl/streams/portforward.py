@@ -59,6 +59,7 @@ def go_sys_error(e: OSError) -> str:
 
 
 def _host_port(address: str, port: int) -> str:
+    """Go's TCPAddr/UDPAddr String (IPv6 in brackets); the "forwarding" log line does not bracket."""
     if ":" in address:
         return f"[{address}]:{port}"
     return f"{address}:{port}"
@@ -187,14 +188,14 @@ class Forwarder:
         local: int = port.local  # type: ignore[attr-defined]
         remote: int = port.remote  # type: ignore[attr-defined]
         if proto not in ("tcp", "udp"):
-            log.info(f"forwarding {proto} {_host_port(address, local)} to {remote}", "portforwarder.go:23")
+            log.info(f"forwarding {proto} {address}:{local} to {remote}", "portforwarder.go:23")
             raise CLIError(f"unknown protocol: {proto}")
         if local != 0:  # virtctl logs before listening; with port 0 we wait to show the real port
-            log.info(f"forwarding {proto} {_host_port(address, local)} to {remote}", "portforwarder.go:23")
+            log.info(f"forwarding {proto} {address}:{local} to {remote}", "portforwarder.go:23")
         sock = self._listen(proto, address, local)
         actual = sock.getsockname()[1]
         if local == 0:
-            log.info(f"forwarding {proto} {_host_port(address, actual)} to {remote}", "portforwarder.go:23")
+            log.info(f"forwarding {proto} {address}:{actual} to {remote}", "portforwarder.go:23")
         self._sockets.append(sock)
         self.bound.append((proto, actual))
         target = self._accept_loop if proto == "tcp" else self._udp_loop

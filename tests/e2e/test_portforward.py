@@ -296,3 +296,23 @@ def test_too_few_args(sim, cli) -> None:
     assert lines[1] == "Forward local ports to a virtualmachine or virtualmachineinstance."
     assert "Usage:\n  pyvirtctl port-forward type/name[/namespace] [protocol/]localPort[:targetPort]... [flags]" in r.stderr
     assert lines[-1] == "argument validation failed"
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this host has no IPv6 loopback")
+def test_ipv6_address(sim, cli_home: Path, tcp_echo: TCPEcho) -> None:
+    sim.apply(vmi("testvmi", {"22": f"127.0.0.1:{tcp_echo.port}"}))
+    with forwarding(sim, cli_home, "vmi/testvmi", "0:22", extra=["--address=::1"]) as fwd:
+        with socket.create_connection(("::1", fwd.ports[0]), timeout=10) as c:
+            c.sendall(b"six")
+            assert recv_exactly(c, 3) == b"six"
+        fwd.interrupt()
+    assert fwd.messages()[0] == f"forwarding tcp ::1:{fwd.ports[0]} to 22"  # Go prints no brackets here
