@@ -16,6 +16,10 @@ from pyvirtctl.goflags import GoGroup
 # name -> ("module:function", Short). Keep sorted by name.
 COMMANDS: dict[str, tuple[str, str | None]] = {
     "console": ("pyvirtctl.commands.console:console_cmd", "Connect to a console of a virtual machine instance."),
+    "expose": (
+        "pyvirtctl.commands.expose:expose_cmd",
+        "Expose a virtual machine instance, virtual machine, or virtual machine instance replica set as a new service.",
+    ),
     "help": ("pyvirtctl.commands.meta:help_cmd", "Help about any command"),
     "list": ("pyvirtctl.commands.listing:list_cmd", "List virtual machines (or instances) as a table."),
     "ls": ("pyvirtctl.commands.listing:list_cmd", None),
@@ -36,9 +40,9 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "status": ("pyvirtctl.commands.listing:status_cmd", "Show one virtual machine in depth."),
     "stop": ("pyvirtctl.commands.vm:stop_cmd", "Stop a virtual machine."),
     "unpause": ("pyvirtctl.commands.pause:unpause_cmd", "Unpause a virtual machine"),
+    "version": ("pyvirtctl.commands.version:version_cmd", "Print the client and server version information."),
     "vnc": ("pyvirtctl.commands.vnc:vnc_cmd", "Open a vnc connection to a virtual machine instance."),
     "vnc screenshot": ("pyvirtctl.commands.vnc:screenshot_cmd", "Create a VNC screenshot of a virtual machine instance."),
-    "version": ("pyvirtctl.commands.version:version_cmd", "Print the client and server version information."),
 }
 
 

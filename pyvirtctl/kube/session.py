@@ -316,27 +316,6 @@ class Session:
             raise TransportError(f'{go_method(method)} "{url}": {reason}', reason=reason) from None
         return Response(r.status, r.headers, r.data or b"", url)
 
-    def send(self, req: Any, error_prefix: str = "") -> Response:
-        """Send a kube.request.Request; errors get virtctl's `error_prefix` in front."""
-        from pyvirtctl.errors import CLIError  # noqa: PLC0415
-
-        try:
-            return self.request(
-                req.method,
-                req.path,
-                query=req.query or None,
-                body=req.body,
-                content_type=req.content_type,
-                decode_status=req.decode_status,
-                verb=req.verb,
-                resource=req.resource,
-                name=req.name,
-            )
-        except CLIError as e:
-            if error_prefix:
-                raise e.wrap(error_prefix) from None
-            raise
-
     def get(self, path: str, **kw: Any) -> Response:
         return self.request("GET", path, **kw)
 
