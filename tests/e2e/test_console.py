@@ -238,6 +238,7 @@ def test_waits_while_vmi_is_not_running(sim, cli_home):
     ],
 )
 def test_fails_at_once(sim, cli, obj, args, message):
+    sim.config(delay=60)  # the VMI stays in the phase the test gives it
     if obj:
         sim.apply(obj)
     r = cli("console", "vm1", *args)
@@ -252,6 +253,7 @@ def test_argument_count(cli):
 
 
 def test_tty_wait_shows_phase_and_sigint_prints_newline(sim, pty_console):
+    sim.config(delay=60)  # the VMI stays Scheduling
     sim.apply(vmi(phase="Scheduling"))
     run = pty_console("console", "vm1")
     run.expect(b"\r\x1b[KWaiting for vm1: VMI is not running (phase Scheduling, 0s)")

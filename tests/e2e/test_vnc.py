@@ -145,6 +145,7 @@ def test_session_stolen_is_error(sim, cli_home):
     ],
 )
 def test_vnc_errors(sim, cli, obj, args, message):
+    sim.config(delay=60)  # the VMI stays in the phase the test gives it
     if obj:
         sim.apply(obj)
     r = cli("vnc", "vm1", *args)
