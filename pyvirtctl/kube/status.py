@@ -1,0 +1,171 @@
+"""client-go's texts for non-2xx answers (pure; spec/virtctl.md §1.6).
+
+Two paths exist in client-go:
+
+* decoded: when the body is a JSON `metav1.Status` with `status: Failure`, the error is its
+  `message` (virt-api and kube-apiserver always send one);
+* raw (`DoRaw`, used by `guestosinfo` and the version probe) or a body that is not such a Status:
+  a generic sentence per status code, optionally followed by ` (<verb> <resource>.<group> <name>)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# client-go caps the body it quotes in generic 5xx texts
+_MAX_UNSTRUCTURED_BODY = 2048
+
+_GENERIC: dict[int, tuple[str, str]] = {
+    409: ("Conflict", "the server reported a conflict"),
+    404: ("NotFound", "the server could not find the requested resource"),
+    400: ("BadRequest", "the server rejected our request for an unknown reason"),
+    401: ("Unauthorized", "the server has asked for the client to provide credentials"),
+    405: ("MethodNotAllowed", "the server does not allow this method on the requested resource"),
+    422: ("Invalid", "the server rejected our request due to an error in our request"),
+    503: ("ServiceUnavailable", "the server is currently unable to handle the request"),
+    504: (
+        "Timeout",
+        "the server was unable to return a response in the time allotted, but may still be processing the request",
+    ),
+    429: ("TooManyRequests", "the server has received too many requests and has asked us to try again later"),
+}
+
+
+def go_quote(text: str) -> str:
+    """Go's strconv.Quote: double quotes, backslash escapes, printable Unicode kept."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch in "\a\b\f\n\r\t\v":
+            out.append(
+                {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}[
+                    ch
+                ]
+            )
+        elif code < 0x80:
+            out.append(ch if 0x20 <= code < 0x7F else f"\\x{code:02x}")
+        elif _go_printable(ch):
+            out.append(ch)
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def _go_printable(ch: str) -> bool:
+    # unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space
+    import unicodedata  # noqa: PLC0415
+
+    return unicodedata.category(ch)[0] in "LMNPS"
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def failure_status(body: bytes, content_type: str) -> dict[str, Any] | None:
+    """The failure `metav1.Status` in `body`, or None when client-go would not decode one."""
+    import json  # noqa: PLC0415
+
+    if not body:
+        return None
+    media = _media_type(content_type)
+    # an empty Content-Type falls back to the client's own (JSON); other non-JSON types have no decoder
+    if media and media != "application/json" and not media.endswith("+json"):
+        return None
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(obj, dict) or obj.get("kind") != "Status" or obj.get("status") != "Failure":
+        return None
+    return obj
+
+
+def generic_text(
+    status: int,
+    body: bytes,
+    content_type: str,
+    *,
+    verb: str = "",
+    resource: str = "",
+    name: str = "",
+    group: str = "kubevirt.io",
+) -> tuple[str, str]:
+    """(reason, message) of client-go's NewGenericServerResponse for an unexpected answer."""
+    server_message = "unknown"
+    if _media_type(content_type).startswith("text/"):
+        server_message = body[:_MAX_UNSTRUCTURED_BODY].decode("utf-8", "replace").strip()
+    reason = "Unknown"
+    message = f"the server responded with the status code {status} but did not return more information"
+    if status in _GENERIC:
+        reason, message = _GENERIC[status]
+    elif status == 403:
+        reason, message = "Forbidden", server_message
+    elif status == 406:
+        reason = "NotAcceptable"
+        message = server_message
+        if not server_message or server_message == "unknown":
+            message = "the server was unable to respond with a content type that the client supports"
+    elif status == 415:
+        reason, message = "UnsupportedMediaType", server_message
+    elif status >= 500:
+        reason = "InternalError"
+        message = (
+            f"an error on the server ({go_quote(server_message)}) has prevented the request from succeeding"
+        )
+    if status == 409 and verb.upper() == "POST":
+        reason = "AlreadyExists"
+    if resource:
+        qualified = resource if "." in resource or not group else f"{resource}.{group}"
+        message += f" ({verb.lower()} {qualified} {name})" if name else f" ({verb.lower()} {qualified})"
+    return reason, message
+
+
+def error_reason(
+    status: int,
+    body: bytes,
+    content_type: str,
+    *,
+    decode_status: bool = True,
+    verb: str = "",
+    resource: str = "",
+    name: str = "",
+    group: str = "kubevirt.io",
+) -> tuple[str, str]:
+    """(reason, message) for a non-2xx answer; see the module docstring."""
+    if decode_status:
+        st = failure_status(body, content_type)
+        if st is not None:
+            return str(st.get("reason") or ""), str(st.get("message") or "")
+    return generic_text(status, body, content_type, verb=verb, resource=resource, name=name, group=group)
+
+
+def error_text(
+    status: int,
+    body: bytes,
+    content_type: str,
+    *,
+    decode_status: bool = True,
+    verb: str = "",
+    resource: str = "",
+    name: str = "",
+    group: str = "kubevirt.io",
+) -> str:
+    """The message client-go's error for this answer prints."""
+    return error_reason(
+        status,
+        body,
+        content_type,
+        decode_status=decode_status,
+        verb=verb,
+        resource=resource,
+        name=name,
+        group=group,
+    )[1]
