@@ -1,0 +1,224 @@
+"""The resource types the simulator serves, and the discovery documents built from them.
+
+Each `Resource` is one REST collection: where it lives (group/version/plural), what objects in it
+are called (kind), whether it is namespaced, and which verbs and subresources it supports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Resource:
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+    singular: str = ""
+    short_names: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()
+    has_status: bool = True
+    verbs: tuple[str, ...] = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_resource(self) -> str:
+        """`virtualmachines.kubevirt.io` / `services`: how kube-apiserver names it in messages."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def kind_group(self) -> str:
+        """`VirtualMachine.kubevirt.io` / `Service`: the qualified kind used in Invalid messages."""
+        return f"{self.kind}.{self.group}" if self.group else self.kind
+
+    @property
+    def list_kind(self) -> str:
+        return self.kind + "List"
+
+    @property
+    def is_crd(self) -> bool:
+        return bool(self.group)
+
+
+KV = "kubevirt.io"
+CDI = "cdi.kubevirt.io"
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource(KV, "v1", "virtualmachines", "VirtualMachine", singular="virtualmachine",
+             short_names=("vm", "vms"), subresources=("status",)),
+    Resource(KV, "v1", "virtualmachineinstances", "VirtualMachineInstance", singular="virtualmachineinstance",
+             short_names=("vmi", "vmis"), subresources=("status",)),
+    Resource(KV, "v1", "virtualmachineinstancemigrations", "VirtualMachineInstanceMigration",
+             singular="virtualmachineinstancemigration", short_names=("vmim", "vmims"), subresources=("status",)),
+    Resource(KV, "v1", "virtualmachineinstancereplicasets", "VirtualMachineInstanceReplicaSet",
+             singular="virtualmachineinstancereplicaset", short_names=("vmirs", "vmirss"),
+             subresources=("status", "scale")),
+    Resource(KV, "v1", "virtualmachineinstancepresets", "VirtualMachineInstancePreset",
+             singular="virtualmachineinstancepreset", short_names=("vmipreset",), has_status=False),
+    Resource(KV, "v1", "kubevirts", "KubeVirt", singular="kubevirt", short_names=("kv", "kvs"),
+             subresources=("status",)),
+    Resource("pool.kubevirt.io", "v1alpha1", "virtualmachinepools", "VirtualMachinePool",
+             singular="virtualmachinepool", short_names=("vmpool",), subresources=("status", "scale")),
+    Resource("instancetype.kubevirt.io", "v1beta1", "virtualmachineinstancetypes", "VirtualMachineInstancetype",
+             singular="virtualmachineinstancetype", short_names=("vminstancetype",), has_status=False),
+    Resource("instancetype.kubevirt.io", "v1beta1", "virtualmachineclusterinstancetypes",
+             "VirtualMachineClusterInstancetype", namespaced=False, singular="virtualmachineclusterinstancetype",
+             has_status=False),
+    Resource("instancetype.kubevirt.io", "v1beta1", "virtualmachinepreferences", "VirtualMachinePreference",
+             singular="virtualmachinepreference", has_status=False),
+    Resource("instancetype.kubevirt.io", "v1beta1", "virtualmachineclusterpreferences",
+             "VirtualMachineClusterPreference", namespaced=False, singular="virtualmachineclusterpreference",
+             has_status=False),
+    Resource("export.kubevirt.io", "v1", "virtualmachineexports", "VirtualMachineExport",
+             singular="virtualmachineexport", short_names=("vmexport",), subresources=("status",)),
+    Resource("export.kubevirt.io", "v1beta1", "virtualmachineexports", "VirtualMachineExport",
+             singular="virtualmachineexport", short_names=("vmexport",), subresources=("status",)),
+    Resource(CDI, "v1beta1", "datavolumes", "DataVolume", singular="datavolume", short_names=("dv", "dvs"),
+             subresources=("status",)),
+    Resource(CDI, "v1beta1", "datasources", "DataSource", singular="datasource", subresources=("status",)),
+    Resource(CDI, "v1beta1", "cdiconfigs", "CDIConfig", namespaced=False, singular="cdiconfig",
+             subresources=("status",)),
+    Resource("upload.cdi.kubevirt.io", "v1beta1", "uploadtokenrequests", "UploadTokenRequest",
+             singular="uploadtokenrequest", verbs=("create",)),
+    Resource("", "v1", "namespaces", "Namespace", namespaced=False, singular="namespace", short_names=("ns",),
+             subresources=("status", "finalize")),
+    Resource("", "v1", "services", "Service", singular="service", short_names=("svc",), subresources=("status",)),
+    Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", singular="persistentvolumeclaim",
+             short_names=("pvc",), subresources=("status",)),
+    Resource("", "v1", "events", "Event", singular="event", short_names=("ev",), has_status=False),
+    Resource("", "v1", "secrets", "Secret", singular="secret", has_status=False),
+    Resource("", "v1", "configmaps", "ConfigMap", singular="configmap", short_names=("cm",), has_status=False),
+    Resource("", "v1", "pods", "Pod", singular="pod", short_names=("po",), subresources=("status",)),
+    Resource("", "v1", "nodes", "Node", namespaced=False, singular="node", short_names=("no",),
+             subresources=("status",)),
+)
+
+_BY_PATH: dict[tuple[str, str, str], Resource] = {(r.group, r.version, r.plural): r for r in RESOURCES}
+_BY_KIND: dict[str, Resource] = {}
+for _r in RESOURCES:
+    _BY_KIND.setdefault(_r.kind.lower(), _r)
+    _BY_KIND.setdefault(_r.plural, _r)
+    for _s in _r.short_names:
+        _BY_KIND.setdefault(_s, _r)
+
+
+def lookup(group: str, version: str, plural: str) -> Resource | None:
+    return _BY_PATH.get((group, version, plural))
+
+
+def by_kind(kind: str, api_version: str | None = None) -> Resource | None:
+    """Find a resource from a kind (`VirtualMachine`), a plural or a short name (any case)."""
+    if api_version:
+        group, _, version = api_version.rpartition("/")
+        for r in RESOURCES:
+            if r.kind == kind and r.group == group and r.version == version:
+                return r
+    return _BY_KIND.get(kind.lower())
+
+
+def storage_key(res: Resource) -> str:
+    """Objects of a group/kind share storage across API versions (export v1 and v1beta1)."""
+    return f"{res.group}/{res.plural}"
+
+
+# ----------------------------------------------------------------------------------------------
+# discovery documents
+
+SUBRESOURCE_GROUP = "subresources.kubevirt.io"
+
+# (resource path, kind, namespaced, verbs) served by virt-api, as its discovery lists them
+_VIRT_API_SUBRESOURCES: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
+    ("expand-vm-spec", True, ("put",)),
+    ("virtualmachineinstances/console", True, ("get",)),
+    ("virtualmachineinstances/vnc", True, ("get",)),
+    ("virtualmachineinstances/vnc/screenshot", True, ("get",)),
+    ("virtualmachineinstances/portforward", True, ("get",)),
+    ("virtualmachineinstances/pause", True, ("update",)),
+    ("virtualmachineinstances/unpause", True, ("update",)),
+    ("virtualmachineinstances/freeze", True, ("update",)),
+    ("virtualmachineinstances/unfreeze", True, ("update",)),
+    ("virtualmachineinstances/softreboot", True, ("update",)),
+    ("virtualmachineinstances/reset", True, ("update",)),
+    ("virtualmachineinstances/guestosinfo", True, ("get",)),
+    ("virtualmachineinstances/userlist", True, ("get",)),
+    ("virtualmachineinstances/filesystemlist", True, ("get",)),
+    ("virtualmachineinstances/addvolume", True, ("update",)),
+    ("virtualmachineinstances/removevolume", True, ("update",)),
+    ("virtualmachineinstances/usbredir", True, ("get",)),
+    ("virtualmachineinstances/evacuate/cancel", True, ("update",)),
+    ("virtualmachineinstances/objectgraph", True, ("get",)),
+    ("virtualmachines/start", True, ("update",)),
+    ("virtualmachines/stop", True, ("update",)),
+    ("virtualmachines/restart", True, ("update",)),
+    ("virtualmachines/migrate", True, ("update",)),
+    ("virtualmachines/addvolume", True, ("update",)),
+    ("virtualmachines/removevolume", True, ("update",)),
+    ("virtualmachines/memorydump", True, ("update",)),
+    ("virtualmachines/removememorydump", True, ("update",)),
+    ("virtualmachines/expand-spec", True, ("get",)),
+    ("virtualmachines/portforward", True, ("get",)),
+    ("virtualmachines/evacuate/cancel", True, ("update",)),
+    ("virtualmachines/objectgraph", True, ("get",)),
+)
+
+
+def groups() -> dict[str, list[str]]:
+    """group -> versions (first is preferred), in a stable order."""
+    out: dict[str, list[str]] = {}
+    for r in RESOURCES:
+        if r.group:
+            vs = out.setdefault(r.group, [])
+            if r.version not in vs:
+                vs.append(r.version)
+    out[SUBRESOURCE_GROUP] = ["v1", "v1alpha3"]
+    return out
+
+
+def api_group(name: str) -> dict | None:
+    versions = groups().get(name)
+    if versions is None:
+        return None
+    gvs = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+    return {"kind": "APIGroup", "apiVersion": "v1", "name": name, "versions": gvs, "preferredVersion": gvs[0]}
+
+
+def api_group_list() -> dict:
+    items = []
+    for name in groups():
+        g = api_group(name)
+        assert g is not None
+        del g["kind"], g["apiVersion"]
+        items.append(g)
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": items}
+
+
+def resource_list(group: str, version: str) -> dict | None:
+    gv = f"{group}/{version}" if group else version
+    if group == SUBRESOURCE_GROUP:
+        if version not in groups()[SUBRESOURCE_GROUP]:
+            return None
+        items = [{"name": name, "singularName": "", "namespaced": ns, "kind": "", "verbs": list(verbs)}
+                 for name, ns, verbs in _VIRT_API_SUBRESOURCES]
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items}
+    items = []
+    for r in RESOURCES:
+        if r.group != group or r.version != version:
+            continue
+        entry: dict = {"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced, "kind": r.kind,
+                       "verbs": list(r.verbs)}
+        if r.short_names:
+            entry["shortNames"] = list(r.short_names)
+        if r.group:
+            entry["categories"] = ["all"]
+        items.append(entry)
+        for sub in r.subresources:
+            items.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
+                          "kind": r.kind if sub == "status" else "Scale", "verbs": ["get", "patch", "update"]})
+    if not items:
+        return None
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items}
