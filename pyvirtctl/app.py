@@ -15,6 +15,10 @@ from pyvirtctl.goflags import GoGroup
 
 # name -> ("module:function", Short). Keep sorted by name.
 COMMANDS: dict[str, tuple[str, str | None]] = {
+    "completion": (
+        "pyvirtctl.commands.completion:completion_cmd",
+        "Generate the autocompletion script for the specified shell",
+    ),
     "help": ("pyvirtctl.commands.meta:help_cmd", "Help about any command"),
     "migrate": ("pyvirtctl.commands.vm:migrate_cmd", "Migrate a virtual machine."),
     "migrate-cancel": ("pyvirtctl.commands.vm:migrate_cancel_cmd", "Cancel migration of a virtual machine."),

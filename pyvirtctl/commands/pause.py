@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from pyvirtctl.commands.vm import DRY_RUN_HELP, DRY_RUN_LINE
+from pyvirtctl.completion import complete_pause_args
 from pyvirtctl.errors import ApiError, CLIError, ConfigError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube.paths import vm_path, vmi_path
@@ -122,7 +123,7 @@ def _client(ctx: typer.Context):
 )
 def pause_cmd(
     ctx: typer.Context,
-    args: Annotated[list[str], typer.Argument()],
+    args: Annotated[list[str], typer.Argument(autocompletion=complete_pause_args)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
 ) -> None:
     s = _client(ctx)
@@ -139,7 +140,7 @@ def pause_cmd(
 )
 def unpause_cmd(
     ctx: typer.Context,
-    args: Annotated[list[str], typer.Argument()],
+    args: Annotated[list[str], typer.Argument(autocompletion=complete_pause_args)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
 ) -> None:
     s = _client(ctx)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from pyvirtctl.completion import complete_vm_names
 from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, given, go_command
 from pyvirtctl.kube.paths import KV, vm_path
@@ -84,7 +85,7 @@ def run_start(o: StartOptions, s, io: IO) -> None:
 )
 def start_cmd(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument()],
+    names: Annotated[list[str], typer.Argument(autocompletion=complete_vm_names)],
     paused: Annotated[
         bool,
         typer.Option("--paused", help="--paused=false: If set to true, start virtual machine in paused state"),
@@ -148,7 +149,7 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)]
 @go_command("stop", use="stop (VM)", short="Stop a virtual machine.", example=_example("stop"), args=exact_args(1))
 def stop_cmd(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument()],
+    names: Annotated[list[str], typer.Argument(autocompletion=complete_vm_names)],
     force: ForceOpt = False,
     grace_period: GraceOpt = -1,
     dry_run: DryRunOpt = False,
@@ -163,7 +164,7 @@ def stop_cmd(
 )
 def restart_cmd(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument()],
+    names: Annotated[list[str], typer.Argument(autocompletion=complete_vm_names)],
     force: ForceOpt = False,
     grace_period: GraceOpt = -1,
     dry_run: DryRunOpt = False,
@@ -207,7 +208,7 @@ def run_migrate(o: MigrateOptions, s, io: IO) -> None:
 )
 def migrate_cmd(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument()],
+    names: Annotated[list[str], typer.Argument(autocompletion=complete_vm_names)],
     added_node_selector: Annotated[str, typer.Option("--addedNodeSelector", help=SELECTOR_HELP)] = "",
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -279,7 +280,7 @@ def run_migrate_cancel(o: MigrateCancelOptions, s, io: IO) -> None:
 )
 def migrate_cancel_cmd(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument()],
+    names: Annotated[list[str], typer.Argument(autocompletion=complete_vm_names)],
     dry_run: DryRunOpt = False,
 ) -> None:
     s = session(ctx)
