@@ -180,12 +180,11 @@ def complete_files(ctx: Any, args: list[str], incomplete: str) -> list[str]:
 def choices(*values: str | tuple[str, str]) -> Completer:
     """A completer for a fixed set of flag values (strings or (value, description) pairs).
 
-    Matching is case-insensitive (the flags accept any case); the canonical spelling is offered."""
+    Matching is by prefix and case-sensitive, like cobra and Typer; the canonical spelling is offered."""
     items = [(v, "") if isinstance(v, str) else v for v in values]
 
     def complete(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
-        low = incomplete.lower()
-        return [(v, h) for v, h in items if v.lower().startswith(low)]
+        return [(v, h) for v, h in items if v.startswith(incomplete)]
 
     return complete
 
