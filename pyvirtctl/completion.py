@@ -65,7 +65,7 @@ NO_FILE_COMP = 4
 
 SHELLS = ("bash", "zsh", "fish", "powershell")
 
-# resource kinds as typed on the command line -> (API group path, plural, description field)
+# resource kinds -> (API group path, plural)
 _KINDS: dict[str, tuple[str, str]] = {
     "vm": ("/apis/kubevirt.io/v1", "virtualmachines"),
     "vmi": ("/apis/kubevirt.io/v1", "virtualmachineinstances"),
@@ -476,15 +476,17 @@ def _fetch(cfg: Any, path: str) -> bytes:
         conn.set_tunnel(host, port)
     else:
         conn = conn_cls(host, port, timeout=timeout)
-    headers = {
+    headers = [
         # a Table answers with names and the status column only; plain JSON is the fallback
-        "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
-        "User-Agent": "pyvirtctl-completion",
-    }
-    for k, v in cfg.auth_header_items():
-        headers[k] = v  # Impersonate-Group repeats are rare here; last one wins
+        ("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"),
+        ("User-Agent", "pyvirtctl-completion"),
+        *cfg.auth_header_items(),  # Impersonate-Group may repeat: one header line each
+    ]
     try:
-        conn.request("GET", cfg.host_path_prefix() + path, headers=headers)
+        conn.putrequest("GET", cfg.host_path_prefix() + path, skip_accept_encoding=True)
+        for k, v in headers:
+            conn.putheader(k, v)
+        conn.endheaders()
         resp = conn.getresponse()
         body = resp.read()
     finally:
@@ -638,7 +640,6 @@ def _pending_flag(words: list[str], table: dict[str, Any]) -> Any:
 def _value_items(ctx: Any, fd: Any, incomplete: str) -> list[tuple[str, str]]:
     param = fd.param
     custom = getattr(param, "_custom_shell_complete", None)
-    target_ctx = ctx.find_root() if fd.owner == "root" else ctx
     if custom is not None:
         raw = custom(ctx, param, incomplete)
     elif fd.owner == "root" and param.name in GLOBAL_FLAG_COMPLETERS:
@@ -647,7 +648,6 @@ def _value_items(ctx: Any, fd: Any, incomplete: str) -> list[tuple[str, str]]:
         raw = complete_bool(ctx, [], incomplete)
     else:
         raw = []
-    _ = target_ctx
     return _items(raw)
 
 
