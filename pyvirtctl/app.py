@@ -19,7 +19,14 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
         "pyvirtctl.commands.completion:completion_cmd",
         "Generate the autocompletion script for the specified shell",
     ),
+    "console": ("pyvirtctl.commands.console:console_cmd", "Connect to a console of a virtual machine instance."),
+    "expose": (
+        "pyvirtctl.commands.expose:expose_cmd",
+        "Expose a virtual machine instance, virtual machine, or virtual machine instance replica set as a new service.",
+    ),
     "help": ("pyvirtctl.commands.meta:help_cmd", "Help about any command"),
+    "list": ("pyvirtctl.commands.listing:list_cmd", "List virtual machines (or instances) as a table."),
+    "ls": ("pyvirtctl.commands.listing:list_cmd", None),
     "migrate": ("pyvirtctl.commands.vm:migrate_cmd", "Migrate a virtual machine."),
     "migrate-cancel": ("pyvirtctl.commands.vm:migrate_cancel_cmd", "Cancel migration of a virtual machine."),
     "options": ("pyvirtctl.commands.meta:options_cmd", None),
@@ -28,9 +35,12 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "restart": ("pyvirtctl.commands.vm:restart_cmd", "Restart a virtual machine."),
     "soft-reboot": ("pyvirtctl.commands.vmi:soft_reboot_cmd", "Soft reboot a virtual machine instance"),
     "start": ("pyvirtctl.commands.vm:start_cmd", "Start a virtual machine."),
+    "status": ("pyvirtctl.commands.listing:status_cmd", "Show one virtual machine in depth."),
     "stop": ("pyvirtctl.commands.vm:stop_cmd", "Stop a virtual machine."),
     "unpause": ("pyvirtctl.commands.pause:unpause_cmd", "Unpause a virtual machine"),
     "version": ("pyvirtctl.commands.version:version_cmd", "Print the client and server version information."),
+    "vnc": ("pyvirtctl.commands.vnc:vnc_cmd", "Open a vnc connection to a virtual machine instance."),
+    "vnc screenshot": ("pyvirtctl.commands.vnc:screenshot_cmd", "Create a VNC screenshot of a virtual machine instance."),
 }
 
 

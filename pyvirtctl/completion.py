@@ -140,6 +140,18 @@ def names_at(index: int, kind: str) -> Completer:
     return complete
 
 
+def names_anywhere(kind: str) -> Completer:
+    """A completer for commands that take several names: every position, minus names already typed."""
+
+    def complete(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
+        typed = set(completed_args(ctx))
+        return [(n, h) for n, h in _match(list_names(_root_params(ctx), kind), incomplete) if n not in typed]
+
+    return complete
+
+
+complete_vm_names_many = names_anywhere("vm")
+complete_vm_names_many.__doc__ = "Names of VirtualMachines at any position (bulk start/stop/restart)."
 complete_vm_names = names_at(0, "vm")
 complete_vm_names.__doc__ = "Names of VirtualMachines (first positional), with their printable status."
 complete_vmi_names = names_at(0, "vmi")

@@ -7,10 +7,19 @@ from typing import Annotated
 
 import typer
 
+from pyvirtctl.commands.bulk import (
+    DEFAULT_PARALLEL,
+    AllNamespacesOpt,
+    AllOpt,
+    ParallelOpt,
+    SelectorOpt,
+    TimeoutOpt,
+    WaitOpt,
+)
 from pyvirtctl.commands.vm import DRY_RUN_HELP, DRY_RUN_LINE
 from pyvirtctl.completion import complete_pause_args
 from pyvirtctl.errors import ApiError, CLIError, ConfigError
-from pyvirtctl.goflags import exact_args, go_command
+from pyvirtctl.goflags import go_command
 from pyvirtctl.kube.paths import vm_path, vmi_path
 from pyvirtctl.kube.request import Request
 from pyvirtctl.runtime import IO, session
@@ -113,21 +122,105 @@ def _client(ctx: typer.Context):
         raise e.wrap("Cannot obtain KubeVirt client: ") from None
 
 
+def _pause_like(ctx: typer.Context, verb: str, args: list[str], dry_run: bool, selector: str, all_vms: bool,
+                all_namespaces: bool, parallel: int, wait: bool, timeout: str) -> None:
+    """pause/unpause for one target (virtctl exactly) or many (names, -l, --all, -A), with --wait."""
+    from pyvirtctl import waiting
+    from pyvirtctl.commands import bulk
+    from pyvirtctl.errors import UsageError
+
+    if not args:
+        raise UsageError("accepts 2 arg(s), received 0")
+    kind, names = args[0], tuple(args[1:])
+    sel = bulk.Selection(names, selector, all_vms, all_namespaces)
+    bulk.validate_selection(sel, want_args=2)
+    bulk.check_parallel(parallel)
+    wait_seconds = waiting.parse_duration(timeout) if wait else 0.0
+    run = run_pause if verb == "pause" else run_unpause
+    s = _client(ctx)
+    io = IO.std()
+    if sel.is_single and not wait:
+        run(PauseOptions(kind, names[0], dry_run), s, io)
+        return
+    lowered = kind.lower()
+    if lowered not in VM_TYPES + VMI_TYPES:
+        raise CLIError(f"unsupported resource type: {lowered}")
+    if dry_run:
+        io.print(DRY_RUN_LINE)
+    keys = bulk.resolve(sel, s, "virtualmachines" if lowered in VM_TYPES else "virtualmachineinstances")
+    if not keys:
+        io.eprint(bulk.no_resources(sel, s.namespace))
+        return
+
+    def act(key: tuple[str, str]) -> str:
+        scoped = s.for_namespace(key[0]) if key[0] != s.namespace else s
+        buffer = _Capture()
+        run(PauseOptions(kind, key[1], dry_run), scoped, buffer)
+        return buffer.text()
+
+    if sel.is_single:
+        io.print(act(keys[0]))
+        outcomes = [bulk.Outcome(keys[0], True, "")]
+    else:
+        outcomes = bulk.run_many(keys, act, parallel=parallel, label=lambda k: k[1])
+    if wait and not dry_run:
+        ok = [o.key for o in outcomes if o.ok]
+        want = verb == "pause"
+        results = waiting.wait_all(
+            s, "virtualmachineinstances", ok, lambda k, o: waiting.paused(o, want), timeout=wait_seconds,
+            reporter=bulk.reporter(),
+        ) if ok else {}
+        failures = []
+        for o in outcomes:
+            r = results.get(o.key)
+            if r is None:
+                continue
+            if r.failure:
+                o.ok = False
+                failures.append(f"VMI {o.key[1]}: {r.failure}")
+            else:
+                io.print(f"VMI {o.key[1]} is {'paused' if want else 'unpaused'}")
+        if sel.is_single and failures:
+            raise CLIError(failures[0])
+        for line in failures:
+            io.eprint(line)
+    if not sel.is_single:
+        bulk.summary(outcomes, verb)
+
+
+class _Capture(IO):
+    """Collects the lines a single-target run prints, so the pool can print them whole."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def print(self, text: str = "", end: str = "\n") -> None:
+        if text != DRY_RUN_LINE:
+            self.lines.append(text)
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
 @go_command(
     "pause",
     use="pause vm|vmi (VM)|(VMI)",
     short="Pause a virtual machine",
     long=PAUSE_LONG,
     example="  # Pause a virtualmachine called 'myvm':\n  {{ProgramName}} pause vm myvm",
-    args=exact_args(2),
 )
 def pause_cmd(
     ctx: typer.Context,
-    args: Annotated[list[str], typer.Argument(autocompletion=complete_pause_args)],
+    args: Annotated[list[str] | None, typer.Argument(autocompletion=complete_pause_args)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
+    selector: SelectorOpt = "",
+    all_vms: AllOpt = False,
+    all_namespaces: AllNamespacesOpt = False,
+    parallel: ParallelOpt = DEFAULT_PARALLEL,
+    wait: WaitOpt = False,
+    timeout: TimeoutOpt = "5m",
 ) -> None:
-    s = _client(ctx)
-    run_pause(PauseOptions(args[0], args[1], dry_run), s, IO.std())
+    _pause_like(ctx, "pause", list(args or []), dry_run, selector, all_vms, all_namespaces, parallel, wait, timeout)
 
 
 @go_command(
@@ -136,12 +229,16 @@ def pause_cmd(
     short="Unpause a virtual machine",
     long=UNPAUSE_LONG,
     example="  # Unpause a virtualmachine called 'myvm':\n  {{ProgramName}} unpause vm myvm",
-    args=exact_args(2),
 )
 def unpause_cmd(
     ctx: typer.Context,
-    args: Annotated[list[str], typer.Argument(autocompletion=complete_pause_args)],
+    args: Annotated[list[str] | None, typer.Argument(autocompletion=complete_pause_args)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
+    selector: SelectorOpt = "",
+    all_vms: AllOpt = False,
+    all_namespaces: AllNamespacesOpt = False,
+    parallel: ParallelOpt = DEFAULT_PARALLEL,
+    wait: WaitOpt = False,
+    timeout: TimeoutOpt = "5m",
 ) -> None:
-    s = _client(ctx)
-    run_unpause(PauseOptions(args[0], args[1], dry_run), s, IO.std())
+    _pause_like(ctx, "unpause", list(args or []), dry_run, selector, all_vms, all_namespaces, parallel, wait, timeout)

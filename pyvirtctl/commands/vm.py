@@ -6,12 +6,24 @@ run (the only I/O) -> Typer adapter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from pyvirtctl.completion import complete_vm_names
+from pyvirtctl.commands.bulk import (
+    DEFAULT_PARALLEL,
+    AllNamespacesOpt,
+    AllOpt,
+    Key,
+    ParallelOpt,
+    Selection,
+    SelectorOpt,
+    TimeoutOpt,
+    WaitOpt,
+)
+from pyvirtctl.completion import complete_vm_names, complete_vm_names_many
 from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, given, go_command
 from pyvirtctl.kube.paths import KV, vm_path
@@ -69,33 +81,6 @@ def start_request(o: StartOptions, namespace: str) -> Request:
     return Request("PUT", vm_path(namespace, o.name, "start"), body=_dry_run(body, o.dry_run))
 
 
-def run_start(o: StartOptions, s, io: IO) -> None:
-    if o.dry_run:
-        io.print(DRY_RUN_LINE)
-    s.send(start_request(o, s.namespace), error_prefix="Error starting VirtualMachine ")
-    io.print(f"VM {o.name} was scheduled to start")
-
-
-@go_command(
-    "start",
-    use="start (VM)",
-    short="Start a virtual machine.",
-    example=_example("start"),
-    args=exact_args(1),
-)
-def start_cmd(
-    ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument(autocompletion=complete_vm_names)],
-    paused: Annotated[
-        bool,
-        typer.Option("--paused", help="--paused=false: If set to true, start virtual machine in paused state"),
-    ] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
-) -> None:
-    s = session(ctx)
-    run_start(StartOptions(names[0], paused=paused, dry_run=dry_run), s, IO.std())
-
-
 # --------------------------------------------------------------------------- stop / restart
 
 
@@ -123,55 +108,6 @@ def restart_request(o: StopOptions, namespace: str) -> Request:
     return Request("PUT", vm_path(namespace, o.name, "restart"), body=_dry_run(body, o.dry_run))
 
 
-def run_stop(o: StopOptions, s, io: IO) -> None:
-    if o.dry_run:
-        io.print(DRY_RUN_LINE)  # virtctl prints this before validating
-    validate_stop(o)
-    prefix = "error force stopping VirtualMachine: " if o.force else "error stopping VirtualMachine "
-    s.send(stop_request(o, s.namespace), error_prefix=prefix)
-    io.print(f"VM {o.name} was scheduled to stop")
-
-
-def run_restart(o: StopOptions, s, io: IO) -> None:
-    if o.dry_run:
-        io.print(DRY_RUN_LINE)
-    validate_stop(o)
-    prefix = "error force restarting VirtualMachine: " if o.force else "error restarting VirtualMachine: "
-    s.send(restart_request(o, s.namespace), error_prefix=prefix)
-    io.print(f"VM {o.name} was scheduled to restart")
-
-
-ForceOpt = Annotated[bool, typer.Option("--force", help=FORCE_HELP)]
-GraceOpt = Annotated[int, typer.Option("--grace-period", help=GRACE_HELP)]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)]
-
-
-@go_command("stop", use="stop (VM)", short="Stop a virtual machine.", example=_example("stop"), args=exact_args(1))
-def stop_cmd(
-    ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument(autocompletion=complete_vm_names)],
-    force: ForceOpt = False,
-    grace_period: GraceOpt = -1,
-    dry_run: DryRunOpt = False,
-) -> None:
-    s = session(ctx)
-    grace = grace_period if given(ctx, "grace_period") else None
-    run_stop(StopOptions(names[0], force=force, grace_period=grace, dry_run=dry_run), s, IO.std())
-
-
-@go_command(
-    "restart", use="restart (VM)", short="Restart a virtual machine.", example=_example("restart"), args=exact_args(1)
-)
-def restart_cmd(
-    ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument(autocompletion=complete_vm_names)],
-    force: ForceOpt = False,
-    grace_period: GraceOpt = -1,
-    dry_run: DryRunOpt = False,
-) -> None:
-    s = session(ctx)
-    grace = grace_period if given(ctx, "grace_period") else None
-    run_restart(StopOptions(names[0], force=force, grace_period=grace, dry_run=dry_run), s, IO.std())
 
 
 # --------------------------------------------------------------------------- migrate
@@ -189,32 +125,6 @@ def migrate_request(o: MigrateOptions, namespace: str) -> Request:
     if o.added_node_selector:
         body["addedNodeSelector"] = dict(sorted(o.added_node_selector.items()))
     return Request("PUT", vm_path(namespace, o.name, "migrate"), body=body)
-
-
-def run_migrate(o: MigrateOptions, s, io: IO) -> None:
-    if o.dry_run:
-        io.print(DRY_RUN_LINE)
-    s.send(migrate_request(o, s.namespace), error_prefix="Error migrating VirtualMachine ")
-    io.print(f"VM {o.name} was scheduled to migrate")
-
-
-@go_command(
-    "migrate",
-    use="migrate (VM)",
-    short="Migrate a virtual machine.",
-    example=_example("migrate"),
-    args=exact_args(1),
-    go_types={"added_node_selector": "stringToString"},
-)
-def migrate_cmd(
-    ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument(autocompletion=complete_vm_names)],
-    added_node_selector: Annotated[str, typer.Option("--addedNodeSelector", help=SELECTOR_HELP)] = "",
-    dry_run: DryRunOpt = False,
-) -> None:
-    s = session(ctx)
-    selector = added_node_selector if isinstance(added_node_selector, dict) else {}
-    run_migrate(MigrateOptions(names[0], dry_run=dry_run, added_node_selector=selector), s, IO.std())
 
 
 # --------------------------------------------------------------------------- migrate-cancel
@@ -269,6 +179,252 @@ def run_migrate_cancel(o: MigrateCancelOptions, s, io: IO) -> None:
         error_prefix=f"Error canceling migration {mname} of a VirtualMachine {o.name}: ",
     )
     io.print(f"VM {o.name} was scheduled to migrate-cancel")
+
+
+
+
+# --------------------------------------------------------------------------- the commands
+
+
+ForceOpt = Annotated[bool, typer.Option("--force", help=FORCE_HELP)]
+GraceOpt = Annotated[int, typer.Option("--grace-period", help=GRACE_HELP)]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)]
+NamesArg = Annotated[list[str] | None, typer.Argument(autocompletion=complete_vm_names_many)]
+
+
+@dataclass
+class Lifecycle:
+    """One lifecycle verb: how to send it for a target, and (for --wait) what to watch for."""
+
+    verb: str  # "start", used in "VM x was scheduled to start"
+    send: Callable[[Any, str, str], None]  # (session, namespace, name)
+    collection: str = "virtualmachineinstances"
+    predicate: Callable[[Key, dict | None, Any], Any] | None = None  # (key, object, prepared state)
+    done: Callable[[str, Any], str] | None = None  # (label, progress) -> line
+    prepare: Callable[[Any, list[Key]], Any] | None = None
+    match: Callable[[Any], Callable[[dict], Key | None]] | None = None
+    noun: str = "VM"
+    validate: Callable[[], None] | None = None
+
+
+def execute(ctx: typer.Context, sel: Selection, life: Lifecycle, *, dry_run: bool, wait: bool, timeout: str,
+            parallel: int, want_args: int = 1) -> None:
+    """The shared flow: select, print `Dry Run execution`, send (pooled), optionally wait, summarise."""
+    from pyvirtctl.commands import bulk
+    from pyvirtctl.waiting import parse_duration, wait_all
+
+    bulk.validate_selection(sel, want_args)
+    bulk.check_parallel(parallel)
+    wait_seconds = parse_duration(timeout) if wait else 0.0
+    s = session(ctx)
+    io = IO.std()
+    if dry_run:
+        io.print(DRY_RUN_LINE)
+    if life.validate:
+        life.validate()
+    keys = bulk.resolve(sel, s)
+    if not keys:
+        io.eprint(bulk.no_resources(sel, s.namespace))
+        return
+    several_ns = len({ns for ns, _ in keys}) > 1
+
+    def label(key: Key) -> str:
+        return f"{key[0]}/{key[1]}" if several_ns else key[1]
+
+    state = life.prepare(s, keys) if (wait and not dry_run and life.prepare) else None
+
+    def act(key: Key) -> str:
+        life.send(s, key[0], key[1])
+        return f"{life.noun} {label(key)} was scheduled to {life.verb}"
+
+    if sel.is_single:
+        io.print(act(keys[0]))  # virtctl's exact behaviour: errors propagate unchanged
+        outcomes = [bulk.Outcome(keys[0], True, "")]
+    else:
+        outcomes = bulk.run_many(keys, act, parallel=parallel, label=label)
+    if wait and not dry_run and life.predicate is not None:
+        ok = [o.key for o in outcomes if o.ok]
+        predicate = life.predicate
+        results = wait_all(
+            s,
+            life.collection,
+            ok,
+            lambda key, obj: predicate(key, obj, state),
+            timeout=wait_seconds,
+            reporter=bulk.reporter(),
+            match=life.match(state) if life.match else None,
+        ) if ok else {}
+        failed_waits = []
+        for o in outcomes:
+            r = results.get(o.key)
+            if r is None:
+                continue
+            if r.failure:
+                o.ok = False
+                failed_waits.append(f"{life.noun} {label(o.key)}: {r.failure}{_event(s, o.key, r)}")
+            else:
+                io.print(life.done(label(o.key), r))
+        if sel.is_single and failed_waits:
+            raise CLIError(failed_waits[0])
+        for line in failed_waits:
+            io.eprint(line)
+    if not sel.is_single:
+        bulk.summary(outcomes, life.verb)
+
+
+def _event(s: Any, key: Key, progress: Any) -> str:
+    from pyvirtctl.waiting import last_event
+
+    if "timed out" in (progress.failure or ""):
+        return ""
+    event = last_event(s, key[0], key[1])
+    return f" (last event: {event})" if event else ""
+
+
+def _progress_line(what: str) -> Callable[[str, Any], str]:
+    def line(label: str, p: Any) -> str:
+        return f"VM {label} {what}" + (f" on {p.node}" if getattr(p, "node", "") else "")
+
+    return line
+
+
+def _vm(s: Any, namespace: str, name: str) -> Any:
+    from pyvirtctl.client import Client
+
+    return Client(s).vm(name, namespace)
+
+
+@go_command("start", use="start (VM)", short="Start a virtual machine.", example=_example("start"))
+def start_cmd(
+    ctx: typer.Context,
+    names: NamesArg = None,
+    paused: Annotated[
+        bool,
+        typer.Option("--paused", help="--paused=false: If set to true, start virtual machine in paused state"),
+    ] = False,
+    dry_run: DryRunOpt = False,
+    selector: SelectorOpt = "",
+    all_vms: AllOpt = False,
+    all_namespaces: AllNamespacesOpt = False,
+    parallel: ParallelOpt = DEFAULT_PARALLEL,
+    wait: WaitOpt = False,
+    timeout: TimeoutOpt = "5m",
+) -> None:
+    from pyvirtctl import waiting
+
+    life = Lifecycle(
+        "start",
+        send=lambda s, ns, n: _vm(s, ns, n).start(paused=paused, dry_run=dry_run),
+        predicate=lambda k, o, st: waiting.paused(o, True) if paused else waiting.started(o),
+        done=_progress_line("is paused" if paused else "is running"),
+    )
+    sel = Selection(tuple(names or ()), selector, all_vms, all_namespaces)
+    execute(ctx, sel, life, dry_run=dry_run, wait=wait, timeout=timeout, parallel=parallel)
+
+
+def _stop_like(verb: str, ctx: typer.Context, names: list[str] | None, force: bool, grace_period: int, dry_run: bool,
+               selector: str, all_vms: bool, all_namespaces: bool, parallel: int, wait: bool, timeout: str) -> None:
+    from pyvirtctl import waiting
+
+    grace = grace_period if given(ctx, "grace_period") else None
+    options = StopOptions("", force=force, grace_period=grace, dry_run=dry_run)
+    if verb == "stop":
+        life = Lifecycle(
+            "stop",
+            send=lambda s, ns, n: _vm(s, ns, n).stop(force=force, grace_period=grace, dry_run=dry_run),
+            predicate=lambda k, o, st: waiting.stopped(o),
+            done=lambda label, p: f"VM {label} is stopped",
+            validate=lambda: validate_stop(options),
+        )
+    else:
+
+        def old_uids(s: Any, keys: list[Key]) -> dict[Key, str]:
+            from pyvirtctl.client import Client
+
+            return {k: Client(s).vmi(k[1], k[0]).uid() for k in keys}
+
+        life = Lifecycle(
+            "restart",
+            send=lambda s, ns, n: _vm(s, ns, n).restart(force=force, grace_period=grace, dry_run=dry_run),
+            predicate=lambda k, o, st: waiting.started(o, (st or {}).get(k, "")),
+            done=_progress_line("is running again"),
+            prepare=old_uids,
+            validate=lambda: validate_stop(options),
+        )
+    sel = Selection(tuple(names or ()), selector, all_vms, all_namespaces)
+    execute(ctx, sel, life, dry_run=dry_run, wait=wait, timeout=timeout, parallel=parallel)
+
+
+@go_command("stop", use="stop (VM)", short="Stop a virtual machine.", example=_example("stop"))
+def stop_cmd(
+    ctx: typer.Context,
+    names: NamesArg = None,
+    force: ForceOpt = False,
+    grace_period: GraceOpt = -1,
+    dry_run: DryRunOpt = False,
+    selector: SelectorOpt = "",
+    all_vms: AllOpt = False,
+    all_namespaces: AllNamespacesOpt = False,
+    parallel: ParallelOpt = DEFAULT_PARALLEL,
+    wait: WaitOpt = False,
+    timeout: TimeoutOpt = "5m",
+) -> None:
+    _stop_like("stop", ctx, names, force, grace_period, dry_run, selector, all_vms, all_namespaces, parallel, wait,
+               timeout)
+
+
+@go_command("restart", use="restart (VM)", short="Restart a virtual machine.", example=_example("restart"))
+def restart_cmd(
+    ctx: typer.Context,
+    names: NamesArg = None,
+    force: ForceOpt = False,
+    grace_period: GraceOpt = -1,
+    dry_run: DryRunOpt = False,
+    selector: SelectorOpt = "",
+    all_vms: AllOpt = False,
+    all_namespaces: AllNamespacesOpt = False,
+    parallel: ParallelOpt = DEFAULT_PARALLEL,
+    wait: WaitOpt = False,
+    timeout: TimeoutOpt = "5m",
+) -> None:
+    _stop_like("restart", ctx, names, force, grace_period, dry_run, selector, all_vms, all_namespaces, parallel, wait,
+               timeout)
+
+
+@go_command(
+    "migrate",
+    use="migrate (VM)",
+    short="Migrate a virtual machine.",
+    example=_example("migrate"),
+    go_types={"added_node_selector": "stringToString"},
+)
+def migrate_cmd(
+    ctx: typer.Context,
+    names: NamesArg = None,
+    added_node_selector: Annotated[str, typer.Option("--addedNodeSelector", help=SELECTOR_HELP)] = "",
+    dry_run: DryRunOpt = False,
+    selector: SelectorOpt = "",
+    all_vms: AllOpt = False,
+    all_namespaces: AllNamespacesOpt = False,
+    parallel: ParallelOpt = DEFAULT_PARALLEL,
+    wait: WaitOpt = False,
+    timeout: TimeoutOpt = "5m",
+) -> None:
+    from pyvirtctl import waiting
+    from pyvirtctl.client import existing_migrations, migration_matcher
+
+    node_selector = added_node_selector if isinstance(added_node_selector, dict) else {}
+    sel = Selection(tuple(names or ()), selector, all_vms, all_namespaces)
+    life = Lifecycle(
+        "migrate",
+        send=lambda s, ns, n: _vm(s, ns, n).migrate(added_node_selector=node_selector, dry_run=dry_run),
+        collection="virtualmachineinstancemigrations",
+        predicate=lambda k, o, st: waiting.migrated(o),
+        done=lambda label, p: f"VM {label} migrated" + (f" to {p.node}" if p.node else ""),
+        prepare=lambda s, keys: existing_migrations(s, None if all_namespaces else s.namespace),
+        match=migration_matcher,
+    )
+    execute(ctx, sel, life, dry_run=dry_run, wait=wait, timeout=timeout, parallel=parallel)
 
 
 @go_command(

@@ -101,7 +101,6 @@ def encode_query(query: Mapping[str, object] | Iterable[tuple[str, object]] | No
     )
 
 
-# used by the commands on main
 CDI = "/apis/cdi.kubevirt.io/v1beta1"
 EXPORT = "/apis/export.kubevirt.io/v1"
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pyvirtctl.errors import ApiError, ConfigError, TransportError
+from pyvirtctl.errors import ApiError, CLIError, ConfigError, TransportError
 from pyvirtctl.kube import gojson, paths
 from pyvirtctl.kube.config import ClusterConfig, GlobalFlags, format_go_duration, load_config, parse_proxy_url
 from pyvirtctl.kube.status import error_reason
@@ -96,6 +96,7 @@ class Session:
         self.user_agent = user_agent or default_user_agent()
         self._pool: Any = None
         self._ssl_context: ssl.SSLContext | None = None
+        self._namespace: str | None = None
         # building the client validates TLS material now, like client-go's client constructor
         if config.is_tls and not config.exec_config:
             self._ssl_context = config.ssl_context()
@@ -111,7 +112,15 @@ class Session:
 
     @property
     def namespace(self) -> str:
-        return self.config.namespace
+        return self._namespace if self._namespace is not None else self.config.namespace
+
+    def for_namespace(self, namespace: str) -> Session:
+        """The same connection (pool, credentials) scoped to another namespace."""
+        import copy
+
+        view = copy.copy(self)
+        view._namespace = namespace
+        return view
 
     @property
     def server(self) -> str:
@@ -313,6 +322,25 @@ class Session:
     def get_json(self, path: str, **kw: Any) -> Any:
         return self.request("GET", path, **kw).json()
 
+    def send(self, req: Any, error_prefix: str = "") -> Response:
+        """Send a pyvirtctl.kube.request.Request; errors get the command's virtctl prefix."""
+        try:
+            return self.request(
+                req.method,
+                req.path,
+                query=req.query or None,
+                body=req.body,
+                content_type=req.content_type,
+                decode_status=req.decode_status,
+                verb=req.verb,
+                resource=req.resource,
+                name=req.name,
+            )
+        except CLIError as e:
+            if not error_prefix:
+                raise
+            raise e.wrap(error_prefix) from None
+
     # ---- watch
 
     def watch(
@@ -430,13 +458,11 @@ class Session:
 
     # ---- version probe
 
-    def server_version(self) -> dict[str, Any]:
+    def server_version(self, timeout: float | None = None) -> dict[str, Any]:
         """GET /apis/subresources.kubevirt.io (preferredVersion), then /apis/<gv>/version (raw bodies)."""
-        group = self.request("GET", paths.SUBRESOURCES_GROUP_PATH, decode_status=False).json() or {}
-        gv = (
-            (group.get("preferredVersion") or {}).get("groupVersion")
-        ) or f"{paths.SUB_GROUP}/{paths.VERSION}"
-        info = self.request("GET", paths.version_path(gv), decode_status=False).json()
+        group = self.request("GET", paths.SUBRESOURCES_GROUP_PATH, decode_status=False, timeout=timeout).json() or {}
+        gv = ((group.get("preferredVersion") or {}).get("groupVersion")) or f"{paths.SUB_GROUP}/{paths.VERSION}"
+        info = self.request("GET", paths.version_path(gv), decode_status=False, timeout=timeout).json()
         return info if isinstance(info, dict) else {}
 
 

@@ -121,7 +121,8 @@ def _sq(s: str) -> str:
 
 
 def test_bash_completes_command_names(shell_env):
-    assert bash_complete(shell_env, "pyvirtctl st") == ["start", "stop"]
+    assert bash_complete(shell_env, "pyvirtctl sto") == ["stop"]
+    assert bash_complete(shell_env, "pyvirtctl res") == ["reset", "restart"]
     assert "migrate-cancel" in bash_complete(shell_env, "pyvirtctl mig")
 
 
@@ -132,8 +133,10 @@ def test_bash_vm_names_follow_the_namespace_flag_wherever_it_is(cluster, shell_e
     assert bash_complete(shell_env, f"pyvirtctl --kubeconfig {kc} -n ns2 stop ") == ["galaxy", "gamma"]
     # a global flag typed after the command name counts too
     assert bash_complete(shell_env, f"pyvirtctl stop --kubeconfig={kc} --namespace ns2 g") == ["galaxy", "gamma"]
-    # exactly one VM: nothing after it
-    assert bash_complete(shell_env, f"pyvirtctl --kubeconfig {kc} start alpha ") == []
+    # start takes several VMs: the ones already typed are not offered again
+    assert bash_complete(shell_env, f"pyvirtctl --kubeconfig {kc} start alpha ") == ["alpine", "beta"]
+    # migrate-cancel takes exactly one
+    assert bash_complete(shell_env, f"pyvirtctl --kubeconfig {kc} migrate-cancel alpha ") == []
 
 
 def test_bash_vm_name_with_namespace_typed_after_the_cursor(cluster, shell_env):
@@ -171,7 +174,7 @@ def test_bash_flags_namespaces_and_contexts(cluster, shell_env, tmp_path):
     assert bash_complete(shell_env, f"pyvirtctl --kubeconfig {kc} -n ") == ["default", "ns2"]
     # `--flag=value`: bash replaces only the text after `=`
     assert bash_complete(shell_env, f"pyvirtctl --kubeconfig {kc} start --namespace=n") == ["ns2"]
-    assert bash_complete(shell_env, "pyvirtctl start --pa") == ["--password", "--paused"]
+    assert bash_complete(shell_env, "pyvirtctl start --pas") == ["--password"]
     assert bash_complete(shell_env, "pyvirtctl start --pau") == ["--paused"]
     assert bash_complete(shell_env, "pyvirtctl start --dry-run=") == ["true", "false"]
     assert "--grace-period" in bash_complete(shell_env, "pyvirtctl stop --")
