@@ -16,6 +16,7 @@ from pyvirtctl.goflags import GoGroup
 # name -> ("module:function", Short). Keep sorted by name.
 COMMANDS: dict[str, tuple[str, str | None]] = {
     "addvolume": ("pyvirtctl.commands.volume:addvolume_cmd", "add a volume to a running VM"),
+    "completion": ("pyvirtctl.commands.completion:completion_cmd", "Generate the autocompletion script for the specified shell"),
     "console": ("pyvirtctl.commands.console:console_cmd", "Connect to a console of a virtual machine instance."),
     "evacuate-cancel": ("pyvirtctl.commands.evacuate:evacuate_cancel_cmd", "Cancel evacuation for a VM, VMI, or all VMIs on a node"),
     "expand": ("pyvirtctl.commands.expand:expand_cmd", "Return the VirtualMachine object with expanded instancetype and preference."),

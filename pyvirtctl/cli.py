@@ -61,6 +61,13 @@ def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict
     argv0 = sys.argv[0] if argv0 is None else argv0
     args = sys.argv[1:] if argv is None else list(argv)
     prog = program_name(argv0)
+    instruction = os.environ.get(complete_var(argv0))
+    if instruction or args[:1] in (["__complete"], ["__completeNoDesc"]):
+        from pyvirtctl import completion  # TAB: the shell protocols, never an error exit
+
+        if instruction:
+            return completion.respond(instruction, argv0, prog, registry)
+        return completion.cobra_complete(args[1:], prog, registry, descriptions=args[0] == "__complete")
     from typer import _click
     from typer import exceptions as typer_exceptions
 

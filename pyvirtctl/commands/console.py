@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pyvirtctl.completion import complete_vmi_names
 from pyvirtctl.errors import ApiError, CLIError, ConfigError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube.paths import vmi_path
@@ -168,7 +169,7 @@ def _client(ctx: typer.Context) -> Any:
 )
 def console_cmd(
     ctx: typer.Context,
-    args: Annotated[list[str], typer.Argument()],
+    args: Annotated[list[str], typer.Argument(autocompletion=complete_vmi_names)],
     timeout: Annotated[int, typer.Option("--timeout", help=TIMEOUT_HELP)] = 5,
 ) -> None:
     s = _client(ctx)

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pyvirtctl import completion as comp
 from pyvirtctl.errors import CLIError, ConfigError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube.paths import CORE, KV
@@ -324,7 +325,7 @@ def _client(ctx: typer.Context) -> Any:
 )
 def expose_cmd(
     ctx: typer.Context,
-    args: Annotated[list[str], typer.Argument()],
+    args: Annotated[list[str], typer.Argument(autocompletion=comp.complete_expose_args)],
     name: Annotated[
         str,
         typer.Option(
@@ -351,7 +352,7 @@ def expose_cmd(
     ] = "",
     port: Annotated[int, typer.Option("--port", help="The port that the service should serve on.")] = 0,
     protocol: Annotated[
-        str, typer.Option("--protocol", help="The network protocol for the service to be created.")
+        str, typer.Option("--protocol", autocompletion=comp.complete_protocols, help="The network protocol for the service to be created.")
     ] = "TCP",
     target_port: Annotated[
         str,
@@ -361,7 +362,7 @@ def expose_cmd(
         ),
     ] = "",
     service_type: Annotated[
-        str, typer.Option("--type", help="Type for this service: ClusterIP, NodePort, or LoadBalancer.")
+        str, typer.Option("--type", autocompletion=comp.complete_service_types, help="Type for this service: ClusterIP, NodePort, or LoadBalancer.")
     ] = "ClusterIP",
     port_name: Annotated[str, typer.Option("--port-name", help="Name of the port. Optional.")] = "",
     ip_family: Annotated[

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from pyvirtctl.completion import complete_command_names
 from pyvirtctl.goflags import arbitrary_args, go_command, no_args
 
 
@@ -17,7 +18,7 @@ from pyvirtctl.goflags import arbitrary_args, go_command, no_args
     'Simply type {prog} help [path to command] for full details.',
     args=arbitrary_args,
 )
-def help_cmd(ctx: typer.Context, command: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+def help_cmd(ctx: typer.Context, command: Annotated[list[str] | None, typer.Argument(autocompletion=complete_command_names)] = None) -> None:
     from pyvirtctl import helptext
 
     root_ctx = ctx.find_root()

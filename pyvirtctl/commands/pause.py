@@ -17,6 +17,7 @@ from pyvirtctl.commands.bulk import (
     WaitOpt,
 )
 from pyvirtctl.commands.vm import DRY_RUN_HELP, DRY_RUN_LINE
+from pyvirtctl.completion import complete_pause_args
 from pyvirtctl.errors import ApiError, CLIError, ConfigError
 from pyvirtctl.goflags import go_command
 from pyvirtctl.kube.paths import vm_path, vmi_path
@@ -210,7 +211,7 @@ class _Capture(IO):
 )
 def pause_cmd(
     ctx: typer.Context,
-    args: Annotated[list[str] | None, typer.Argument()] = None,
+    args: Annotated[list[str] | None, typer.Argument(autocompletion=complete_pause_args)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
     selector: SelectorOpt = "",
     all_vms: AllOpt = False,
@@ -231,7 +232,7 @@ def pause_cmd(
 )
 def unpause_cmd(
     ctx: typer.Context,
-    args: Annotated[list[str] | None, typer.Argument()] = None,
+    args: Annotated[list[str] | None, typer.Argument(autocompletion=complete_pause_args)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
     selector: SelectorOpt = "",
     all_vms: AllOpt = False,

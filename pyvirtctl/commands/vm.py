@@ -23,6 +23,7 @@ from pyvirtctl.commands.bulk import (
     TimeoutOpt,
     WaitOpt,
 )
+from pyvirtctl.completion import complete_vm_names, complete_vm_names_many
 from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, given, go_command
 from pyvirtctl.kube.paths import KV, vm_path
@@ -188,7 +189,7 @@ def run_migrate_cancel(o: MigrateCancelOptions, s, io: IO) -> None:
 ForceOpt = Annotated[bool, typer.Option("--force", help=FORCE_HELP)]
 GraceOpt = Annotated[int, typer.Option("--grace-period", help=GRACE_HELP)]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)]
-NamesArg = Annotated[list[str] | None, typer.Argument()]
+NamesArg = Annotated[list[str] | None, typer.Argument(autocompletion=complete_vm_names_many)]
 
 
 @dataclass
@@ -435,7 +436,7 @@ def migrate_cmd(
 )
 def migrate_cancel_cmd(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument()],
+    names: Annotated[list[str], typer.Argument(autocompletion=complete_vm_names)],
     dry_run: DryRunOpt = False,
 ) -> None:
     s = session(ctx)

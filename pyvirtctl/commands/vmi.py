@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from pyvirtctl import log
+from pyvirtctl.completion import complete_vmi_names
 from pyvirtctl.errors import ConfigError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube.paths import vmi_path
@@ -36,7 +37,7 @@ def _client(ctx: typer.Context):
     example="  # Reset a virtualmachineinstance called 'myvmi':\n  {{ProgramName}} reset myvmi",
     args=exact_args(1),
 )
-def reset_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument()]) -> None:
+def reset_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument(autocompletion=complete_vmi_names)]) -> None:
     s = _client(ctx)
     name = names[0]
     s.send(reset_request(s.namespace, name), error_prefix=f"Error reseting VirtualMachineInstance {name}: ")
@@ -52,7 +53,7 @@ def reset_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument()])
     example="  # Soft-Reboot a virtualmachineinstance called 'myvmi':\n  {{ProgramName}} soft-reboot myvmi",
     args=exact_args(1),
 )
-def soft_reboot_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument()]) -> None:
+def soft_reboot_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument(autocompletion=complete_vmi_names)]) -> None:
     s = _client(ctx)
     name = names[0]
     s.send(soft_reboot_request(s.namespace, name), error_prefix=f"Error soft rebooting VirtualMachineInstance {name}: ")

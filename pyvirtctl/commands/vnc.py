@@ -28,6 +28,7 @@ from typing import Annotated, Any
 import typer
 
 from pyvirtctl import log
+from pyvirtctl.completion import complete_vmi_names
 from pyvirtctl.errors import CLIError, ConfigError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube.paths import vmi_path
@@ -387,7 +388,7 @@ def _client(ctx: typer.Context) -> Any:
 )
 def vnc_cmd(
     ctx: typer.Context,
-    args: Annotated[list[str], typer.Argument()],
+    args: Annotated[list[str], typer.Argument(autocompletion=complete_vmi_names)],
     address: Annotated[
         str,
         typer.Option(
@@ -459,7 +460,7 @@ def vnc_cmd(
 )
 def screenshot_cmd(
     ctx: typer.Context,
-    args: Annotated[list[str], typer.Argument()],
+    args: Annotated[list[str], typer.Argument(autocompletion=complete_vmi_names)],
     file: Annotated[
         str, typer.Option("--file", "-f", help="where to store the VNC screenshot in PNG format. User '-' for stdout")
     ] = ...,

@@ -1,0 +1,97 @@
+"""The ready-made completers other commands attach (TYPE NAME, type/name targets, scp), the name cache,
+and the `_<PROG>_COMPLETE` protocol, in-process against the simulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyvirtctl.cli import main
+from tests.e2e.test_completion_shells import vm, vmi
+from tests.unit.completion_demo import REGISTRY
+
+
+@pytest.fixture
+def seeded(sim):
+    sim.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in ("default", "ns2")])
+    sim.apply([vm("alpha", "default", False), vm("gamma", "ns2", False), vm("galaxy", "ns2", False)])
+    sim.apply([vmi("inst-a", "default"), vmi("other", "ns2")])
+    sim.apply({
+        "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceReplicaSet",
+        "metadata": {"name": "rs-one", "namespace": "default"},
+        "spec": {"replicas": 0, "selector": {"matchLabels": {"a": "b"}},
+                 "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"domain": {"devices": {}}}}},
+    })
+    return sim
+
+
+@pytest.fixture
+def complete(seeded, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PYVIRTCTL_COMPLETION_CACHE_TTL", "0")
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("COMP_POINT", raising=False)
+
+    def run(line: str, shell: str = "fish", registry=REGISTRY) -> list[str]:
+        monkeypatch.setenv("_PYVIRTCTL_COMPLETE", f"complete_{shell}")
+        monkeypatch.setenv("COMP_LINE", line.replace("KC", seeded.kubeconfig))
+        capsys.readouterr()
+        assert main(argv=[], argv0="pyvirtctl", registry=registry) == 0
+        return capsys.readouterr().out.splitlines()
+
+    return run
+
+
+def test_expose_type_then_names(complete):
+    assert complete("pyvirtctl --kubeconfig KC expose vmirs ") == ["rs-one", ":4"]
+    assert complete("pyvirtctl --kubeconfig KC expose vmi ") == ["inst-a\tRunning", ":4"]
+    # the cursor is on the value of -n: namespaces
+    assert complete("pyvirtctl --kubeconfig KC expose VirtualMachines g -n ns") == ["ns2\tActive", ":4"]
+    assert complete("pyvirtctl --kubeconfig KC -n ns2 expose virtualmachines g") == [
+        "galaxy\tStopped", "gamma\tStopped", ":4"]
+    assert complete("pyvirtctl --kubeconfig KC expose vm alpha ") == [":4"]
+
+
+def test_port_forward_targets(complete):
+    assert complete("pyvirtctl --kubeconfig KC port-forward vm/") == ["vm/alpha\tStopped", ":4"]
+    assert complete("pyvirtctl --kubeconfig KC port-forward vmi/inst-a/") == [
+        "vmi/inst-a/default", "vmi/inst-a/ns2", ":4"]
+    assert complete("pyvirtctl --kubeconfig KC -n ns2 port-forward jdoe@vmi/o") == ["jdoe@vmi/other\tRunning", ":4"]
+    assert complete("pyvirtctl --kubeconfig KC port-forward v") == ["vmi/\tVirtualMachineInstance",
+                                                                     "vm/\tVirtualMachine", ":6"]
+
+
+def test_scp_remote_side_ends_with_a_colon(complete):
+    assert complete("pyvirtctl --kubeconfig KC scp ./file jdoe@vm/al") == ["jdoe@vm/alpha:\tStopped", ":6"]
+    assert complete("pyvirtctl --kubeconfig KC scp jdoe@vm/alpha:/tmp/x ") == [":0"]  # local: files
+
+
+def test_vnc_names_and_subcommand(complete):
+    assert complete("pyvirtctl --kubeconfig KC vnc ") == ["screenshot\tTake a screenshot", "inst-a\tRunning", ":4"]
+    assert complete("pyvirtctl --kubeconfig KC vnc screenshot ") == ["inst-a\tRunning", ":4"]
+    assert complete("pyvirtctl --kubeconfig KC vnc --vnc-type=t") == ["--vnc-type=tiger", ":4"]
+
+
+def test_names_are_cached_per_namespace(complete, seeded, monkeypatch, tmp_path):
+    monkeypatch.setenv("PYVIRTCTL_COMPLETION_CACHE_TTL", "300")
+    assert complete("pyvirtctl --kubeconfig KC start ", registry=None) == ["alpha\tStopped", ":4"]
+    assert complete("pyvirtctl --kubeconfig KC -n ns2 start ", registry=None)[:2] == ["galaxy\tStopped",
+                                                                                      "gamma\tStopped"]
+    seeded.clear_log()
+    seeded.delete("VirtualMachine", "default", "alpha")
+    # served from the cache: no API request, the deleted VM is still offered until the entry expires
+    assert complete("pyvirtctl --kubeconfig KC start ", registry=None) == ["alpha\tStopped", ":4"]
+    assert [r for r in seeded.requests() if "virtualmachines" in r["path"]] == []
+    monkeypatch.setenv("PYVIRTCTL_COMPLETION_CACHE_TTL", "0")
+    assert complete("pyvirtctl --kubeconfig KC start ", registry=None) == [":4"]
+    logged = [r for r in seeded.requests() if "virtualmachines" in r["path"]]
+    assert [(r["method"], r["path"]) for r in logged] == [
+        ("GET", "/apis/kubevirt.io/v1/namespaces/default/virtualmachines")]
+    assert logged[0]["headers"]["authorization"] == "Bearer ***"
+
+
+def test_unknown_instruction_is_one_line_on_stderr(monkeypatch, capsys):
+    monkeypatch.setenv("_PYVIRTCTL_COMPLETE", "complete_tcsh")
+    assert main(argv=[], argv0="pyvirtctl") == 1
+    err = capsys.readouterr().err
+    assert err == "unsupported completion instruction: complete_tcsh\n"
