@@ -233,6 +233,14 @@ def type_then_name(*kinds: str) -> Completer:
 
 
 complete_pause_args = type_then_name("vm", "vmi")
+
+
+def complete_memory_dump_args(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
+    """memory-dump ACTION VM: the action, then VM names."""
+    if not completed_args(ctx):
+        return _match([("get", "dump the memory"), ("download", "download the last dump"),
+                       ("remove", "drop the dump association")], incomplete)
+    return names_anywhere("vm")(ctx, args, incomplete)
 complete_expose_args = type_then_name("vmi", "vm", "vmirs")
 # kept under the name the design notes use
 complete_type_then_name = complete_expose_args

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pyvirtctl import completion as comp
 from pyvirtctl.commands.vm import DRY_RUN_HELP, DRY_RUN_LINE
 from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, go_command, go_quote
@@ -80,7 +81,7 @@ def run_evacuate_cancel(kind: str, name: str, dry_run: bool, s: Any, io: IO) -> 
 )
 def evacuate_cancel_cmd(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument()],
+    names: Annotated[list[str], typer.Argument(autocompletion=comp.type_then_name("vm", "vmi"))],
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
 ) -> None:
     s = session(ctx)

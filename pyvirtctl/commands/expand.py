@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pyvirtctl import completion as comp
 from pyvirtctl.errors import CLIError, UsageError
 from pyvirtctl.goflags import exact_args, given, go_command
 from pyvirtctl.kube.paths import SUB, vm_path
@@ -209,6 +210,7 @@ def expand_cmd(
         str,
         typer.Option(
             "--vm",
+            autocompletion=comp.complete_vm_names_many,
             help='Specify VirtualMachine name that should be expanded. Mutually exclusive with "--file" flag.',
         ),
     ] = "",

@@ -369,6 +369,7 @@ def expose_cmd(
         str,
         typer.Option(
             "--ip-family",
+            autocompletion=comp.complete_ip_families,
             help="IP family over which the service will be exposed. Valid values are 'IPv4', 'IPv6', "
             "'IPv4,IPv6' or 'IPv6,IPv4'",
         ),
@@ -377,6 +378,7 @@ def expose_cmd(
         str,
         typer.Option(
             "--ip-family-policy",
+            autocompletion=comp.complete_ip_family_policies,
             help="IP family policy defines whether the service can use IPv4, IPv6, or both. Valid values are "
             "'SingleStack', 'PreferDualStack' or 'RequireDualStack'",
         ),

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pyvirtctl import completion as comp
 from pyvirtctl import log
 from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, go_command
@@ -367,7 +368,7 @@ OutputOpt = Annotated[str, typer.Option("--output", "-o", help=OUTPUT_HELP)]
     example=_example("guestosinfo"),
     args=exact_args(1),
 )
-def guestosinfo_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument()], output: OutputOpt = "") -> None:
+def guestosinfo_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument(autocompletion=comp.complete_vmi_names)], output: OutputOpt = "") -> None:
     _run(ctx, "guestosinfo", names[0], output or None)
 
 
@@ -378,7 +379,7 @@ def guestosinfo_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argume
     example=_example("userlist"),
     args=exact_args(1),
 )
-def userlist_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument()], output: OutputOpt = "") -> None:
+def userlist_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument(autocompletion=comp.complete_vmi_names)], output: OutputOpt = "") -> None:
     _run(ctx, "userlist", names[0], output or None)
 
 
@@ -389,5 +390,5 @@ def userlist_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument(
     example=_example("fslist"),
     args=exact_args(1),
 )
-def fslist_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument()], output: OutputOpt = "") -> None:
+def fslist_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument(autocompletion=comp.complete_vmi_names)], output: OutputOpt = "") -> None:
     _run(ctx, "fslist", names[0], output or None)

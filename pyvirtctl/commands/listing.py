@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pyvirtctl import completion as comp
 from pyvirtctl.errors import ApiError, CLIError, UsageError
 from pyvirtctl.goflags import exact_args, go_command, maximum_args
 from pyvirtctl.kube.paths import kv_collection, vm_path, vmi_path
@@ -136,7 +137,7 @@ def _fetch(s, kind: str, namespace: str | None, selector: str) -> tuple[list[dic
 )
 def list_cmd(
     ctx: typer.Context,
-    what: Annotated[list[str] | None, typer.Argument()] = None,
+    what: Annotated[list[str] | None, typer.Argument(autocompletion=comp.choices("vm", "vmi"))] = None,
     output: OutputOpt = "",
     selector: Annotated[str, typer.Option("--selector", "-l", help="Selector (label query) to filter on.")] = "",
     all_namespaces: Annotated[
@@ -326,8 +327,10 @@ def status_report(vm: dict, vmi: dict | None, guest: dict | None, migrations: li
 )
 def status_cmd(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument()],
-    output: Annotated[str, typer.Option("--output", "-o", help="Output format: json or yaml.")] = "",
+    names: Annotated[list[str], typer.Argument(autocompletion=comp.complete_vm_names)],
+    output: Annotated[
+        str, typer.Option("--output", "-o", autocompletion=comp.complete_output_formats, help="Output format: json or yaml.")
+    ] = "",
 ) -> None:
     if output not in ("", "json", "yaml"):
         raise UsageError(f"unsupported output format: {output} (must be 'json' or 'yaml')")

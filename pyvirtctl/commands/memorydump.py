@@ -29,6 +29,7 @@ from typing import IO, Annotated, Any
 
 import typer
 
+from pyvirtctl import completion as comp
 from pyvirtctl.errors import ApiError, CLIError, ConfigError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube.paths import CDI, CORE, EXPORT, vm_path, vmi_path
@@ -573,7 +574,7 @@ def run_memory_dump(o: DumpOptions, s: Any, out: Out) -> None:
 )
 def memory_dump_cmd(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument()],
+    names: Annotated[list[str], typer.Argument(autocompletion=comp.complete_memory_dump_args)],
     claim_name: Annotated[str, typer.Option("--claim-name", help="pvc name to contain the memory dump")] = "",
     create_claim_flag: Annotated[
         bool, typer.Option("--create-claim", help="Create the pvc that will conatin the memory dump")

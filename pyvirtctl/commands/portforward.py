@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from pyvirtctl import completion as comp
 from pyvirtctl import log
 from pyvirtctl.errors import CLIError, UsageError
 from pyvirtctl.goflags import go_command, go_quote
@@ -266,7 +267,7 @@ def run_port_forward(o: PortForwardOptions, session: object) -> None:
 )
 def port_forward_cmd(
     ctx: typer.Context,
-    args: Annotated[list[str], typer.Argument()],
+    args: Annotated[list[str], typer.Argument(autocompletion=comp.complete_target)],
     stdio: Annotated[bool, typer.Option("--stdio", help=STDIO_HELP)] = False,
     address: Annotated[str, typer.Option("--address", help=ADDRESS_HELP)] = "127.0.0.1",
 ) -> None:

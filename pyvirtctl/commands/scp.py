@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from pyvirtctl import completion as comp
 from pyvirtctl.commands.portforward import Target
 from pyvirtctl.commands.ssh import (
     DEFAULT_IDENTITY,
@@ -102,7 +103,7 @@ def scp_client_args(
 )
 def scp_cmd(
     ctx: typer.Context,
-    args: Annotated[list[str], typer.Argument()],
+    args: Annotated[list[str], typer.Argument(autocompletion=comp.complete_scp_args)],
     username: Annotated[str, typer.Option("--username", "-l", help=USERNAME_HELP)] = DEFAULT_USERNAME,
     identity_file: Annotated[str, typer.Option("--identity-file", "-i", help=IDENTITY_HELP)] = DEFAULT_IDENTITY,
     known_hosts: Annotated[str, typer.Option("--known-hosts", help=KNOWN_HOSTS_HELP)] = DEFAULT_KNOWN_HOSTS,

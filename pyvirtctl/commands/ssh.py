@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pyvirtctl import completion as comp
 from pyvirtctl.commands.portforward import SECRET_ENV, Target, parse_target
 from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, given, go_command
@@ -286,7 +287,7 @@ def launch(ctx: typer.Context, command: str, kind: str, namespace: str, name: st
 )
 def ssh_cmd(
     ctx: typer.Context,
-    args: Annotated[list[str], typer.Argument()],
+    args: Annotated[list[str], typer.Argument(autocompletion=comp.complete_target)],
     username: Annotated[str, typer.Option("--username", "-l", help=USERNAME_HELP)] = DEFAULT_USERNAME,
     identity_file: Annotated[str, typer.Option("--identity-file", "-i", help=IDENTITY_HELP)] = DEFAULT_IDENTITY,
     known_hosts: Annotated[str, typer.Option("--known-hosts", help=KNOWN_HOSTS_HELP)] = DEFAULT_KNOWN_HOSTS,

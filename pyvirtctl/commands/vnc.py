@@ -27,6 +27,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pyvirtctl import completion as comp
 from pyvirtctl import log
 from pyvirtctl.completion import complete_vmi_names
 from pyvirtctl.errors import CLIError, ConfigError
@@ -432,6 +433,7 @@ def vnc_cmd(
         str,
         typer.Option(
             "--vnc-type",
+            autocompletion=comp.complete_vnc_types,
             help="--vnc-type=tiger: Specify the type of VNC viewer to use (tiger, chicken, real, remote-viewer). "
             "If --vnc-path is not provided, the binary is looked up in $PATH",
         ),

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pyvirtctl import completion as comp
 from pyvirtctl.commands.vm import DRY_RUN_HELP, DRY_RUN_LINE
 from pyvirtctl.errors import ApiError, CLIError
 from pyvirtctl.goflags import exact_args, go_command
@@ -182,7 +183,7 @@ def run_remove_volume(vmi: str, volume_name: str, dry_run: bool, s: Any, io: IO)
             args=exact_args(1))
 def addvolume_cmd(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument()],
+    names: Annotated[list[str], typer.Argument(autocompletion=comp.complete_vm_names)],
     volume_name: Annotated[str, typer.Option("--volume-name", help="name of the volume source, either DV or PVC")] = ...,  # type: ignore[assignment]
     disk_name: Annotated[str, typer.Option("--disk-name", help="name used in the disk/volume section of spec")] = "",
     serial: Annotated[str, typer.Option("--serial", help="serial number you want to assign to the disk")] = "",
@@ -208,7 +209,7 @@ def addvolume_cmd(
             example=REMOVE_EXAMPLE, args=exact_args(1))
 def removevolume_cmd(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument()],
+    names: Annotated[list[str], typer.Argument(autocompletion=comp.complete_vm_names)],
     volume_name: Annotated[str, typer.Option("--volume-name", help="name used in volumes section of spec")] = ...,  # type: ignore[assignment]
     persist: Annotated[bool, typer.Option("--persist", help=PERSIST_HELP)] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
