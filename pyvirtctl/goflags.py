@@ -29,44 +29,10 @@ from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import Exit as typer_Exit
 
 from pyvirtctl.errors import UsageError
+from pyvirtctl.gotext import go_quote
 
 # ---------------------------------------------------------------------------------------------
-# Go value parsing (strconv) and quoting (%q)
-
-
-def go_quote(s: str) -> str:
-    """Go's ``%q`` of a string: double-quoted, Go escapes, printable unicode kept."""
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\a":
-            out.append("\\a")
-        elif ch == "\b":
-            out.append("\\b")
-        elif ch == "\f":
-            out.append("\\f")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\v":
-            out.append("\\v")
-        elif 0xDC80 <= o <= 0xDCFF:  # a byte that was not valid UTF-8 (surrogateescape)
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\x{o:02x}")
-        elif not ch.isprintable():
-            out.append(f"\\u{o:04x}" if o <= 0xFFFF else f"\\U{o:08x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+# Go value parsing (strconv); quoting (%q) is pyvirtctl.gotext.go_quote
 
 
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}

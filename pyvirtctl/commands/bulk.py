@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -129,6 +129,29 @@ def run_many(
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(one, keys))
     return outcomes
+
+
+def report_waits(outcomes: list[Outcome], results: dict, *, done_line: Callable[[Key, Any], str],
+                 fail_line: Callable[[Key, Any], str], single: bool, io: Any) -> None:
+    """After a --wait: a line per target that got there (stdout), the reasons of the others (stderr).
+
+    A single target's failure is raised (virtctl's one error line); with several, each failed
+    target is marked and `summary` reports the count.
+    """
+    failures = []
+    for o in outcomes:
+        r = results.get(o.key)
+        if r is None:
+            continue
+        if r.failure:
+            o.ok = False
+            failures.append(fail_line(o.key, r))
+        else:
+            io.print(done_line(o.key, r))
+    if single and failures:
+        raise CLIError(failures[0])
+    for line in failures:
+        io.eprint(line)
 
 
 def check_parallel(parallel: int) -> None:

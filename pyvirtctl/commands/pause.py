@@ -170,20 +170,14 @@ def _pause_like(ctx: typer.Context, verb: str, args: list[str], dry_run: bool, s
             s, "virtualmachineinstances", ok, lambda k, o: waiting.paused(o, want), timeout=wait_seconds,
             reporter=bulk.reporter(),
         ) if ok else {}
-        failures = []
-        for o in outcomes:
-            r = results.get(o.key)
-            if r is None:
-                continue
-            if r.failure:
-                o.ok = False
-                failures.append(f"VMI {o.key[1]}: {r.failure}")
-            else:
-                io.print(f"VMI {o.key[1]} is {'paused' if want else 'unpaused'}")
-        if sel.is_single and failures:
-            raise CLIError(failures[0])
-        for line in failures:
-            io.eprint(line)
+        bulk.report_waits(
+            outcomes,
+            results,
+            done_line=lambda key, r: f"VMI {key[1]} is {'paused' if want else 'unpaused'}",
+            fail_line=lambda key, r: f"VMI {key[1]}: {r.failure}",
+            single=sel.is_single,
+            io=io,
+        )
     if not sel.is_single:
         bulk.summary(outcomes, verb)
 

@@ -254,20 +254,14 @@ def execute(ctx: typer.Context, sel: Selection, life: Lifecycle, *, dry_run: boo
             reporter=bulk.reporter(),
             match=life.match(state) if life.match else None,
         ) if ok else {}
-        failed_waits = []
-        for o in outcomes:
-            r = results.get(o.key)
-            if r is None:
-                continue
-            if r.failure:
-                o.ok = False
-                failed_waits.append(f"{life.noun} {label(o.key)}: {r.failure}{_event(s, o.key, r)}")
-            else:
-                io.print(life.done(label(o.key), r))
-        if sel.is_single and failed_waits:
-            raise CLIError(failed_waits[0])
-        for line in failed_waits:
-            io.eprint(line)
+        bulk.report_waits(
+            outcomes,
+            results,
+            done_line=lambda key, r: life.done(label(key), r),
+            fail_line=lambda key, r: f"{life.noun} {label(key)}: {r.failure}{_event(s, key, r)}",
+            single=sel.is_single,
+            io=io,
+        )
     if not sel.is_single:
         bulk.summary(outcomes, life.verb)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyvirtctl.gotext import go_quote
+
 # client-go caps the body it quotes in generic 5xx texts
 _MAX_UNSTRUCTURED_BODY = 2048
 
@@ -29,40 +31,6 @@ _GENERIC: dict[int, tuple[str, str]] = {
     ),
     429: ("TooManyRequests", "the server has received too many requests and has asked us to try again later"),
 }
-
-
-def go_quote(text: str) -> str:
-    """Go's strconv.Quote: double quotes, backslash escapes, printable Unicode kept."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch in "\a\b\f\n\r\t\v":
-            out.append(
-                {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}[
-                    ch
-                ]
-            )
-        elif code < 0x80:
-            out.append(ch if 0x20 <= code < 0x7F else f"\\x{code:02x}")
-        elif _go_printable(ch):
-            out.append(ch)
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-def _go_printable(ch: str) -> bool:
-    # unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space
-    import unicodedata  # noqa: PLC0415
-
-    return unicodedata.category(ch)[0] in "LMNPS"
 
 
 def _media_type(content_type: str) -> str:
