@@ -636,6 +636,7 @@ def transport_reason(
     if (
         "RemoteDisconnected" in names
         or "IncompleteRead" in names
+        or "BadStatusLine" in names
         or any(isinstance(e, ue.ProtocolError) for e in chain)
     ):
         return "EOF"
