@@ -34,6 +34,7 @@ def main() -> int:
         kc = sim.kubeconfig
         # a fresh stopped VM for every `start` run (warm-up included)
         sim.apply([bl.vm_object(f"bench-start-{i}") for i in range(n + 2)])
+        sim.apply([bl.vm_object(f"bench-imp-{i}") for i in range(3)])
         tab_sim.apply([bl.vm_object(f"vm-{i:04d}", namespace="tab") for i in range(TAB_VMS)])
         bl.settle(sim)
         bl.settle(tab_sim)
@@ -78,18 +79,20 @@ def main() -> int:
 
         print(f"# pyvirtctl start-up benchmark ({n} runs per scenario, whole processes)")
         print(f"# {bl.machine_line()}")
+        print("# wall = fork to exit of `python -m pyvirtctl` (via GNU time for the RSS); CPU = user+system;"
+              " on a busy machine compare the min column and the python floor")
         print(f"# {bl.VIRTCTL_NOTE}: start {bl.VIRTCTL_START_MS:.0f} ms, {bl.VIRTCTL_START_RSS_MIB:.0f} MiB")
         print(bl.HEADER + "   goal")
         for stats, r, goal in results:
             print(stats.row(r) + (f"   {goal}" if goal else ""))
-        print(f"{'virtctl start VM (reference)':<34} {bl.VIRTCTL_START_MS:8.1f} {'-':>8} {'-':>8}   "
+        print(f"{'virtctl start VM (reference)':<34} {bl.VIRTCTL_START_MS:8.1f} {'-':>8} {'-':>8} {'-':>8}   "
               f"{bl.VIRTCTL_START_RSS_MIB:6.1f} {'-':>6}     1.0x")
         print(f"# VM-name TAB printed {candidates} candidates"
               + ("" if candidates >= TAB_VMS else " (VM-name completion is not available in this build)"))
 
         print("\n# python -X importtime (sum of self times, best of 3)")
         for label, tail, extra in (
-            ("start VM", ["--kubeconfig", kc, "start", "no-such-vm"], None),
+            ("start VM", ["--kubeconfig", kc, "start", "bench-imp-{i}"], None),
             ("--help", ["--help"], None),
             ("start --help", ["start", "--help"], None),
             ("version --client", ["version", "--client"], None),

@@ -69,6 +69,7 @@ class Sample:
     wall_ms: float
     rss_mib: float
     rc: int
+    cpu_ms: float = 0.0  # user + system CPU of the process (less sensitive to a busy machine than wall)
     stdout: bytes = b""
     stderr: bytes = b""
 
@@ -116,7 +117,8 @@ def run_once(argv: Sequence[str], env: dict[str, str], cwd: str | None = None, t
             out.seek(0)
             err.seek(0)
             so, se = out.read(), err.read()
-        return Sample(wall, rss_kib / 1024.0, proc.returncode, so, se)
+        cpu = (usage.ru_utime + usage.ru_stime) * 1000.0  # GNU time's rusage includes its waited child
+        return Sample(wall, rss_kib / 1024.0, proc.returncode, cpu, so, se)
     finally:
         if capture:
             out.close()
@@ -139,6 +141,10 @@ class Stats:
         return statistics.median(self.walls)
 
     @property
+    def cpu_median(self) -> float:
+        return statistics.median(s.cpu_ms for s in self.samples)
+
+    @property
     def rss_median(self) -> float:
         return statistics.median(s.rss_mib for s in self.samples)
 
@@ -150,12 +156,12 @@ class Stats:
         w = self.walls
         ratio = f"{self.median / ref_ms:5.1f}x" if ref_ms else "     -"
         rcs = sorted({s.rc for s in self.samples})
-        return (f"{self.name:<34} {statistics.median(w):8.1f} {min(w):8.1f} {max(w):8.1f}   "
+        return (f"{self.name:<34} {statistics.median(w):8.1f} {min(w):8.1f} {max(w):8.1f} {self.cpu_median:8.1f}   "
                 f"{self.rss_median:6.1f} {self.rss_max:6.1f}   {ratio}   rc={','.join(map(str, rcs))}  n={len(w)}")
 
 
-HEADER = (f"{'scenario':<34} {'median':>8} {'min':>8} {'max':>8}   {'RSS':>6} {'RSSmax':>6}   {'/ref':>6}\n"
-          f"{'':<34} {'ms':>8} {'ms':>8} {'ms':>8}   {'MiB':>6} {'MiB':>6}")
+HEADER = (f"{'scenario':<34} {'median':>8} {'min':>8} {'max':>8} {'CPU':>8}   {'RSS':>6} {'RSSmax':>6}   {'/ref':>6}\n"
+          f"{'':<34} {'ms':>8} {'ms':>8} {'ms':>8} {'ms':>8}   {'MiB':>6} {'MiB':>6}")
 
 
 def measure(name: str, argv_for: Callable[[int], Sequence[str]], n: int, env: dict[str, str],
@@ -190,8 +196,9 @@ def import_profile(argv_tail: Sequence[str], env: dict[str, str], cwd: str | Non
                    best_of: int = 3) -> ImportProfile:
     """`python -X importtime -m pyvirtctl ...`: summed self time (best of N), modules, heaviest packages."""
     best: ImportProfile | None = None
-    for _ in range(best_of):
-        s = run_once([sys.executable, "-X", "importtime", "-m", "pyvirtctl", *argv_tail], env, cwd=cwd,
+    for attempt in range(best_of):
+        tail = [a.replace("{i}", str(attempt)) for a in argv_tail]
+        s = run_once([sys.executable, "-X", "importtime", "-m", "pyvirtctl", *tail], env, cwd=cwd,
                      capture=True)
         total = 0
         mods: list[str] = []
