@@ -8,9 +8,7 @@ stdout, error on stderr), a summary follows, and the exit status is 1 if any tar
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -103,6 +101,9 @@ def run_many(
     label: Callable[[Key], str],
 ) -> list[Outcome]:
     """Run `action` for every key on a bounded pool; print each result line as it completes."""
+    import threading  # noqa: PLC0415 - only several targets need it
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - (it pulls in logging, queue)
+
     lock = threading.Lock()
     outcomes: list[Outcome] = []
 

@@ -95,6 +95,7 @@ class Session:
         self.config = config
         self.user_agent = user_agent or default_user_agent()
         self._pool: Any = None
+        self._direct: Any = None  # kube/direct.py's pool: REST calls without a proxy skip urllib3
         self._ssl_context: ssl.SSLContext | None = None
         self._namespace: str | None = None
         # building the client validates TLS material now, like client-go's client constructor
@@ -130,6 +131,9 @@ class Session:
         if self._pool is not None:
             self._pool.clear()
             self._pool = None
+        if self._direct is not None:
+            self._direct.clear()
+            self._direct = None
 
     def __enter__(self) -> Session:
         return self
@@ -154,33 +158,39 @@ class Session:
             return base + path
         return base + path + ("&" if "?" in path else "?") + encoded
 
+    def _header_items(
+        self, extra: Mapping[str, str] | None, content_type: str | None, url: str, method: str
+    ) -> list[tuple[str, str]]:
+        """The request headers as (name, value) pairs; auth headers may repeat (Impersonate-Group)."""
+        items = [
+            ("Accept", "application/json, */*"),
+            ("User-Agent", self.user_agent),
+            ("Accept-Encoding", "identity" if self.config.disable_compression else "gzip"),
+        ]
+        if content_type:
+            items.append(("Content-Type", content_type))
+        try:
+            items.extend(self.config.auth_header_items())
+        except ConfigError as exc:  # a credential plugin failed: Go reports it as the request's error
+            raise TransportError(f'{go_method(method)} "{url}": {exc.message}', reason=exc.message) from None
+        for key, value in (extra or {}).items():  # an explicit header replaces every earlier value
+            items = [(k, v) for k, v in items if k.lower() != key.lower()]
+            items.append((key, value))
+        return items
+
     def _headers(
         self, extra: Mapping[str, str] | None, content_type: str | None, url: str, method: str
     ) -> Any:
         from urllib3 import HTTPHeaderDict  # noqa: PLC0415
 
         headers = HTTPHeaderDict()
-        headers["Accept"] = "application/json, */*"
-        headers["User-Agent"] = self.user_agent
-        headers["Accept-Encoding"] = "identity" if self.config.disable_compression else "gzip"
-        if content_type:
-            headers["Content-Type"] = content_type
-        try:
-            for key, value in self.config.auth_header_items():
-                headers.add(key, value)
-        except ConfigError as exc:  # a credential plugin failed: Go reports it as the request's error
-            raise TransportError(f'{go_method(method)} "{url}": {exc.message}', reason=exc.message) from None
-        for key, value in (extra or {}).items():
-            headers[key] = value
+        for key, value in self._header_items(extra, content_type, url, method):
+            headers.add(key, value)
         return headers
 
     # ---- the pool
 
-    def _ensure_pool(self, url: str, method: str) -> Any:
-        if self._pool is not None:
-            return self._pool
-        import urllib3  # noqa: PLC0415
-
+    def _ensure_tls(self, url: str, method: str) -> None:
         if self.config.is_tls and self._ssl_context is None:
             try:
                 self._ssl_context = self.config.ssl_context()
@@ -190,6 +200,25 @@ class Session:
                         f'{go_method(method)} "{url}": {exc.message}', reason=exc.message
                     ) from None
                 raise
+
+    def _ensure_direct(self, url: str, method: str) -> Any:
+        """The http.client pool for plain REST calls, or None when a proxy applies (urllib3 then)."""
+        if self._direct is not None:
+            return self._direct
+        if self.config.proxy_for(self.config.server):
+            return None
+        from pyvirtctl.kube.direct import DirectPool  # noqa: PLC0415
+
+        self._ensure_tls(url, method)
+        self._direct = DirectPool(self.config.server, self._ssl_context, self.config.tls_server_name or None)
+        return self._direct
+
+    def _ensure_pool(self, url: str, method: str) -> Any:
+        if self._pool is not None:
+            return self._pool
+        import urllib3  # noqa: PLC0415
+
+        self._ensure_tls(url, method)
         if self.config.insecure:
             # the user asked for it explicitly; virtctl prints no warning either
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
@@ -297,6 +326,17 @@ class Session:
         extra_headers: Mapping[str, str] | None,
         timeout: float | None,
     ) -> Response:
+        direct = self._ensure_direct(url, method)
+        if direct is not None:
+            items = self._header_items(extra_headers, content_type, url, method)
+            limit = timeout if timeout is not None else self.config.timeout
+            try:
+                d = direct.request(method, url, data, items, connect_timeout=min(limit, DIAL_TIMEOUT) if limit
+                                   else DIAL_TIMEOUT, read_timeout=limit or None)
+            except Exception as exc:  # socket/ssl/http.client failures: the same texts as via urllib3
+                reason = transport_reason(exc, url, self.config, timed=bool(timeout or self.config.timeout))
+                raise TransportError(f'{go_method(method)} "{url}": {reason}', reason=reason) from None
+            return Response(d.status, d.headers, d.data, url)
         pool = self._ensure_pool(url, method)
         hdrs = self._headers(extra_headers, content_type, url, method)
         try:
@@ -598,6 +638,7 @@ def transport_reason(
     if (
         "RemoteDisconnected" in names
         or "IncompleteRead" in names
+        or "BadStatusLine" in names
         or any(isinstance(e, ue.ProtocolError) for e in chain)
     ):
         return "EOF"
