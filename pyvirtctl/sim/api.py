@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import copy
 import json
 from typing import Any
 
 from aiohttp import web
 
 from pyvirtctl.sim import kstatus, resources
-from pyvirtctl.sim.kstatus import StatusError
+from pyvirtctl.sim.kstatus import StatusError, clone
 from pyvirtctl.sim.resources import SUBRESOURCE_GROUP, Resource
 from pyvirtctl.sim.server import Route, Simulator, json_response, parse_path
 
@@ -235,7 +234,7 @@ def create(sim: Simulator, request: web.Request, route: Route, res: Resource, bo
     _check_body_target(route, res, body)
     if not isinstance(body.get("metadata", {}), dict):
         raise kstatus.bad_request("metadata must be an object")
-    obj = copy.deepcopy(body)
+    obj = clone(body)
     md = obj.setdefault("metadata", {})
     if res.namespaced:
         md["namespace"] = route.namespace
@@ -263,19 +262,19 @@ def update(sim: Simulator, request: web.Request, route: Route, res: Resource, bo
 
 def _merge_subresource(res: Resource, sub: str, cur: dict, new: dict) -> dict:
     if sub == "status":
-        out = copy.deepcopy(cur)
-        out["status"] = copy.deepcopy(new.get("status"))
+        out = clone(cur)
+        out["status"] = clone(new.get("status"))
         if new.get("metadata", {}).get("resourceVersion"):
             out["metadata"]["resourceVersion"] = new["metadata"]["resourceVersion"]
         return out
     if sub == "scale":
-        out = copy.deepcopy(cur)
+        out = clone(cur)
         out.setdefault("spec", {})["replicas"] = (new.get("spec") or {}).get("replicas", 0)
         return out
-    out = copy.deepcopy(new)
+    out = clone(new)
     if res.has_status:
         if "status" in cur:
-            out["status"] = copy.deepcopy(cur["status"])
+            out["status"] = clone(cur["status"])
         else:
             out.pop("status", None)
     return out
@@ -346,8 +345,8 @@ class PatchTestFailed(PatchError):
 
 def merge_patch(target: Any, patch_doc: Any) -> Any:
     if not isinstance(patch_doc, dict):
-        return copy.deepcopy(patch_doc)
-    out = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return clone(patch_doc)
+    out = clone(target) if isinstance(target, dict) else {}
     for k, v in patch_doc.items():
         if v is None:
             out.pop(k, None)
@@ -394,7 +393,7 @@ def _get(doc: Any, parts: list[str]) -> Any:
 
 
 def json_patch(doc: Any, ops: list) -> Any:
-    doc = copy.deepcopy(doc)
+    doc = clone(doc)
     for op in ops:
         if not isinstance(op, dict):
             raise PatchError("invalid patch operation")
@@ -408,13 +407,13 @@ def json_patch(doc: Any, ops: list) -> Any:
                 raise PatchTestFailed("testing value failed")
             continue
         if kind in ("move", "copy"):
-            value = copy.deepcopy(_get(doc, _pointer(op.get("from", ""))))
+            value = clone(_get(doc, _pointer(op.get("from", ""))))
             if kind == "move":
                 doc = json_patch(doc, [{"op": "remove", "path": op.get("from")}])
             kind, op = "add", {"value": value}
         if not parts:
             if kind in ("add", "replace"):
-                doc = copy.deepcopy(op.get("value"))
+                doc = clone(op.get("value"))
                 continue
             raise PatchError("cannot remove the document root")
         parent, last = _parent(doc, parts)
@@ -423,9 +422,9 @@ def json_patch(doc: Any, ops: list) -> Any:
                 idx = len(parent) if last == "-" else int(last)
                 if idx > len(parent):
                     raise PatchError("index out of range")
-                parent.insert(idx, copy.deepcopy(op.get("value")))
+                parent.insert(idx, clone(op.get("value")))
             elif isinstance(parent, dict):
-                parent[last] = copy.deepcopy(op.get("value"))
+                parent[last] = clone(op.get("value"))
             else:
                 raise PatchError("cannot add to a scalar")
         elif kind == "remove":
@@ -437,9 +436,9 @@ def json_patch(doc: Any, ops: list) -> Any:
         elif kind == "replace":
             _get(doc, parts)
             if isinstance(parent, list):
-                parent[int(last)] = copy.deepcopy(op.get("value"))
+                parent[int(last)] = clone(op.get("value"))
             else:
-                parent[last] = copy.deepcopy(op.get("value"))
+                parent[last] = clone(op.get("value"))
         else:
             raise PatchError(f"Unexpected kind: {kind}")
     return doc

@@ -14,7 +14,6 @@ Migration:      Pending -> Scheduling -> Scheduled -> PreparingTarget -> TargetR
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
 import secrets
 import sys
@@ -23,6 +22,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from pyvirtctl.sim import kstatus
+from pyvirtctl.sim.kstatus import clone
 from pyvirtctl.sim.store import now_iso, random_suffix
 
 if TYPE_CHECKING:
@@ -156,6 +156,8 @@ class Controllers:
                 self._wake_in = 0.5
             await asyncio.sleep(0)
             if self._event.is_set():
+                # a burst of writes (a client starting 100 VMs): let it land, then reconcile once
+                await asyncio.sleep(0.002)
                 continue
             try:
                 await asyncio.wait_for(self._event.wait(), timeout=self._wake_in if self._wake_in else 5.0)
@@ -230,7 +232,7 @@ class Controllers:
 
     def create_vmi_for(self, vm: dict, paused: bool = False) -> dict | None:
         md = vm["metadata"]
-        tmpl = copy.deepcopy((vm.get("spec") or {}).get("template") or {})
+        tmpl = clone((vm.get("spec") or {}).get("template") or {})
         tmd = tmpl.get("metadata") or {}
         spec = tmpl.get("spec") or {}
         spec.setdefault("domain", {}).setdefault("firmware", {}).setdefault("uuid", str(uuid.uuid4()))
@@ -361,8 +363,8 @@ class Controllers:
             strategy = run_strategy(vm)
         except ValueError:
             return
-        st = copy.deepcopy(vm.get("status") or {})
-        old = copy.deepcopy(st)
+        st = clone(vm.get("status") or {})
+        old = clone(st)
         flags = self._flags(vm)
         vphase = (vmi.get("status") or {}).get("phase") if vmi else None
         if vmi is None:
@@ -554,7 +556,7 @@ class Controllers:
         md = vmi["metadata"]
         st = vmi.get("status") or {}
         cur = st.get("volumeStatus") or []
-        want = self._volume_status(vmi, copy.deepcopy(cur))
+        want = self._volume_status(vmi, clone(cur))
         # advance one hotplug volume phase per step
         for v in want:
             if "hotplugVolume" in v and v.get("phase") != "Ready":
@@ -641,7 +643,7 @@ class Controllers:
             self._fail_migration(mig, "VMI is not running" if vmi else f"VMI {vmi_name} does not exist")
             return
         vst = vmi.get("status") or {}
-        ms = copy.deepcopy(vst.get("migrationState") or {})
+        ms = clone(vst.get("migrationState") or {})
         if phase not in ("", "Pending") and ms.get("migrationUid") != uid:
             self._fail_migration(mig, "migration state was taken over")
             return
@@ -696,7 +698,7 @@ class Controllers:
             s["phase"] = nxt
             s.setdefault("phaseTransitionTimestamps", []).append({"phase": nxt, "phaseTransitionTimestamp": now})
             if ms:
-                s["migrationState"] = copy.deepcopy(ms)
+                s["migrationState"] = clone(ms)
         self.store.mutate(self.VMIM, ns, name, on_mig)
         if nxt == "Succeeded":
             self.event(vmi, "Migrated", f"The VirtualMachineInstance migrated to node {ms['targetNode']}.",
@@ -727,7 +729,7 @@ class Controllers:
         live = [v for v in owned if not v["metadata"].get("deletionTimestamp") and not is_final(v)]
         if not spec.get("paused"):
             if len(live) < replicas and self.gate(uid):
-                tmpl = copy.deepcopy(spec.get("template") or {})
+                tmpl = clone(spec.get("template") or {})
                 tmd = tmpl.get("metadata") or {}
                 vmi = {"metadata": {"generateName": md["name"], "namespace": ns,
                                     "labels": dict(tmd.get("labels") or {}),
@@ -760,7 +762,7 @@ class Controllers:
         if self.store.get(pvc_res, md["namespace"], md["name"]) is not None:
             return
         spec = dv.get("spec") or {}
-        pvc_spec = copy.deepcopy(spec.get("pvc") or spec.get("storage") or {})
+        pvc_spec = clone(spec.get("pvc") or spec.get("storage") or {})
         pvc_spec.setdefault("resources", {"requests": {"storage": "1Gi"}})
         try:
             self.store.create(pvc_res, {"metadata": {"name": md["name"], "namespace": md["namespace"],
@@ -789,7 +791,7 @@ class Controllers:
             raise kstatus.not_found(self.VMI.group_resource, name)
         if "guestAgent" in body:
             data = self.sim.guest_agent(ns, name)
-            data = copy.deepcopy(data)
+            data = clone(data)
             for k, v in (body["guestAgent"] or {}).items():
                 data[k] = v
             self.sim.guest_data[(ns, name)] = data
@@ -841,12 +843,12 @@ def apply_volume_request(spec: dict, req: dict) -> None:
     if add:
         name = add.get("name")
         if not any(v.get("name") == name for v in vols):
-            src = copy.deepcopy(add.get("volumeSource") or {})
+            src = clone(add.get("volumeSource") or {})
             vol: dict[str, Any] = {"name": name}
             vol.update(src)
             vols.append(vol)
         if not any(d.get("name") == name for d in disks):
-            disk = copy.deepcopy(add.get("disk") or {})
+            disk = clone(add.get("disk") or {})
             disk["name"] = name
             disks.append(disk)
     if rem:

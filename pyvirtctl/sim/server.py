@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import copy
 import json
 import os
 import sys
@@ -62,7 +61,7 @@ from aiohttp import web
 
 from pyvirtctl.sim import kstatus, resources
 from pyvirtctl.sim.faults import Faults
-from pyvirtctl.sim.kstatus import StatusError
+from pyvirtctl.sim.kstatus import StatusError, clone
 from pyvirtctl.sim.resources import SUBRESOURCE_GROUP, Resource
 from pyvirtctl.sim.store import SelectorError, Store, now_iso
 
@@ -146,7 +145,7 @@ class Simulator:
         self.faults = Faults()
         self.config: dict[str, Any] = {"delay": delay, "version": DEFAULT_VERSION, "guest_agent": True,
                                        "hotplug_volumes": True, "user": "sim-user", "nodes": ["node01", "node02"]}
-        self.initial_config = copy.deepcopy(self.config)
+        self.initial_config = clone(self.config)
         self.log: list[dict] = []
         self.log_file = log_file
         self._log_fh = open(log_file, "a", encoding="utf-8") if log_file else None  # noqa: SIM115
@@ -235,7 +234,7 @@ class Simulator:
         res = resources.by_kind(kind, obj.get("apiVersion"))
         if res is None:
             raise kstatus.bad_request(f"unknown kind {kind!r}")
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         md = obj.setdefault("metadata", {})
         if res.namespaced:
             md.setdefault("namespace", self.namespace)
@@ -266,7 +265,7 @@ class Simulator:
         self.guest_data.clear()
         self.log.clear()
         self.config.clear()
-        self.config.update(copy.deepcopy(self.initial_config))
+        self.config.update(clone(self.initial_config))
         for hook in list(self.reset_hooks):
             try:
                 hook()

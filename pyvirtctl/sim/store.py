@@ -13,7 +13,6 @@ JSON-like dicts; callers always get deep copies so that nobody mutates the store
 from __future__ import annotations
 
 import asyncio
-import copy
 import datetime as _dt
 import random
 import re
@@ -24,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyvirtctl.sim import kstatus
+from pyvirtctl.sim.kstatus import clone
 from pyvirtctl.sim.resources import Resource, storage_key
 
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -233,7 +233,7 @@ class Store:
 
     def _emit(self, etype: str, res: Resource, obj: dict) -> None:
         rv = int(obj["metadata"]["resourceVersion"])
-        snapshot = copy.deepcopy(obj)
+        snapshot = clone(obj)
         self.history.append((rv, etype, res, snapshot))
         for w in list(self.watches):
             if w.wants(res, snapshot):
@@ -243,7 +243,7 @@ class Store:
 
     def present(self, res: Resource, obj: dict) -> dict:
         """A copy of a stored object as served under `res` (its apiVersion and kind)."""
-        out = copy.deepcopy(obj)
+        out = clone(obj)
         out["apiVersion"] = res.api_version
         out["kind"] = res.kind
         return {"apiVersion": out.pop("apiVersion"), "kind": out.pop("kind"), **out}
@@ -259,8 +259,9 @@ class Store:
         fields = parse_field_selector(field_selector) if field_selector else []
         out = []
         sk = storage_key(res)
-        for (k, ons, _name), obj in sorted(self.objects.items(), key=lambda kv: (kv[0][1], kv[0][2])):
-            if k != sk or (ns and res.namespaced and ons != ns):
+        mine = [(key, obj) for key, obj in self.objects.items() if key[0] == sk]
+        for (_k, ons, _name), obj in sorted(mine, key=lambda kv: (kv[0][1], kv[0][2])):
+            if ns and res.namespaced and ons != ns:
                 continue
             md = obj.get("metadata", {})
             if match_labels(md.get("labels"), labels) and match_fields(obj, fields):
@@ -270,7 +271,7 @@ class Store:
     def all_objects(self) -> list[tuple[Resource, dict]]:
         out = []
         for (k, _ns, _n), obj in self.objects.items():
-            out.append((self.resource_of[k], copy.deepcopy(obj)))
+            out.append((self.resource_of[k], clone(obj)))
         return out
 
     # -- validation
@@ -298,7 +299,7 @@ class Store:
 
     # -- writes
     def create(self, res: Resource, obj: dict, dry_run: bool = False) -> dict:
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         md = obj.setdefault("metadata", {})
         if not md.get("name") and md.get("generateName"):
             for _ in range(20):
@@ -329,7 +330,7 @@ class Store:
         return self.present(res, obj)
 
     def update(self, res: Resource, obj: dict, dry_run: bool = False, check_rv: bool = True) -> dict:
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         md = obj.setdefault("metadata", {})
         name = md.get("name") or ""
         key = self._key(res, md.get("namespace"), name)
@@ -377,7 +378,7 @@ class Store:
         if dry_run:
             return self.present(res, cur)
         del self.objects[key]
-        gone = copy.deepcopy(cur)
+        gone = clone(cur)
         gone["metadata"]["resourceVersion"] = self._next_rv()
         self._emit("DELETED", res, gone)
         return self.present(res, gone)
@@ -416,7 +417,7 @@ class Store:
 
 
 def _same(a: dict, b: dict) -> bool:
-    a2, b2 = copy.deepcopy(a), copy.deepcopy(b)
+    a2, b2 = clone(a), clone(b)
     for o in (a2, b2):
         o.get("metadata", {}).pop("resourceVersion", None)
     return a2 == b2

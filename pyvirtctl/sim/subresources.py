@@ -3,7 +3,6 @@ and messages (pkg/virt-api/rest in kubevirt/kubevirt)."""
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import re
@@ -13,7 +12,7 @@ from aiohttp import web
 
 from pyvirtctl.sim import kstatus
 from pyvirtctl.sim.controllers import has_condition, is_final, remove_condition, run_strategy, set_condition
-from pyvirtctl.sim.kstatus import StatusError
+from pyvirtctl.sim.kstatus import StatusError, clone
 from pyvirtctl.sim.server import Route, json_response
 from pyvirtctl.sim.store import now_iso
 
@@ -138,7 +137,7 @@ async def dispatch(sim: Simulator, request: web.Request, route: Route) -> web.St
 
 def _change_requests(vm: dict, changes: list[dict]) -> dict:
     """The VM status after adding state change requests (virt-api's getChangeRequestJson)."""
-    st = copy.deepcopy(vm.get("status") or {})
+    st = clone(vm.get("status") or {})
     meaningful = {k: v for k, v in st.items() if v not in (None, {}, [], "", False)}
     if not meaningful:
         st["stateChangeRequests"] = changes

@@ -15,6 +15,9 @@ def seeded(sim):
     sim.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in ("default", "ns2")])
     sim.apply([vm("alpha", "default", False), vm("gamma", "ns2", False), vm("galaxy", "ns2", False)])
     sim.apply([vmi("inst-a", "default"), vmi("other", "ns2")])
+    for ns, name in (("default", "inst-a"), ("ns2", "other")):  # let the controller bring them up
+        assert sim.wait_for("VirtualMachineInstance", ns, name,
+                            lambda o: o and o.get("status", {}).get("phase") == "Running")
     sim.apply({
         "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceReplicaSet",
         "metadata": {"name": "rs-one", "namespace": "default"},
