@@ -211,11 +211,10 @@ def execute(ctx: typer.Context, sel: Selection, life: Lifecycle, *, dry_run: boo
             parallel: int, want_args: int = 1) -> None:
     """The shared flow: select, print `Dry Run execution`, send (pooled), optionally wait, summarise."""
     from pyvirtctl.commands import bulk
-    from pyvirtctl.waiting import parse_duration, wait_all
 
     bulk.validate_selection(sel, want_args)
     bulk.check_parallel(parallel)
-    wait_seconds = parse_duration(timeout) if wait else 0.0
+    wait_seconds = _waiting().parse_duration(timeout) if wait else 0.0
     s = session(ctx)
     io = IO.std()
     if dry_run:
@@ -245,7 +244,7 @@ def execute(ctx: typer.Context, sel: Selection, life: Lifecycle, *, dry_run: boo
     if wait and not dry_run and life.predicate is not None:
         ok = [o.key for o in outcomes if o.ok]
         predicate = life.predicate
-        results = wait_all(
+        results = _waiting().wait_all(
             s,
             life.collection,
             ok,
@@ -282,6 +281,13 @@ def _progress_line(what: str) -> Callable[[str, Any], str]:
     return line
 
 
+def _waiting() -> Any:
+    """pyvirtctl.waiting, imported only when a --wait predicate runs (keeps plain runs light)."""
+    from pyvirtctl import waiting
+
+    return waiting
+
+
 def _vm(s: Any, namespace: str, name: str) -> Any:
     from pyvirtctl.client import Client
 
@@ -304,12 +310,10 @@ def start_cmd(
     wait: WaitOpt = False,
     timeout: TimeoutOpt = "5m",
 ) -> None:
-    from pyvirtctl import waiting
-
     life = Lifecycle(
         "start",
         send=lambda s, ns, n: _vm(s, ns, n).start(paused=paused, dry_run=dry_run),
-        predicate=lambda k, o, st: waiting.paused(o, True) if paused else waiting.started(o),
+        predicate=lambda k, o, st: _waiting().paused(o, True) if paused else _waiting().started(o),
         done=_progress_line("is paused" if paused else "is running"),
     )
     sel = Selection(tuple(names or ()), selector, all_vms, all_namespaces)
@@ -318,15 +322,13 @@ def start_cmd(
 
 def _stop_like(verb: str, ctx: typer.Context, names: list[str] | None, force: bool, grace_period: int, dry_run: bool,
                selector: str, all_vms: bool, all_namespaces: bool, parallel: int, wait: bool, timeout: str) -> None:
-    from pyvirtctl import waiting
-
     grace = grace_period if given(ctx, "grace_period") else None
     options = StopOptions("", force=force, grace_period=grace, dry_run=dry_run)
     if verb == "stop":
         life = Lifecycle(
             "stop",
             send=lambda s, ns, n: _vm(s, ns, n).stop(force=force, grace_period=grace, dry_run=dry_run),
-            predicate=lambda k, o, st: waiting.stopped(o),
+            predicate=lambda k, o, st: _waiting().stopped(o),
             done=lambda label, p: f"VM {label} is stopped",
             validate=lambda: validate_stop(options),
         )
@@ -340,7 +342,7 @@ def _stop_like(verb: str, ctx: typer.Context, names: list[str] | None, force: bo
         life = Lifecycle(
             "restart",
             send=lambda s, ns, n: _vm(s, ns, n).restart(force=force, grace_period=grace, dry_run=dry_run),
-            predicate=lambda k, o, st: waiting.started(o, (st or {}).get(k, "")),
+            predicate=lambda k, o, st: _waiting().started(o, (st or {}).get(k, "")),
             done=_progress_line("is running again"),
             prepare=old_uids,
             validate=lambda: validate_stop(options),
@@ -404,7 +406,6 @@ def migrate_cmd(
     wait: WaitOpt = False,
     timeout: TimeoutOpt = "5m",
 ) -> None:
-    from pyvirtctl import waiting
     from pyvirtctl.client import existing_migrations, migration_matcher
 
     node_selector = added_node_selector if isinstance(added_node_selector, dict) else {}
@@ -413,7 +414,7 @@ def migrate_cmd(
         "migrate",
         send=lambda s, ns, n: _vm(s, ns, n).migrate(added_node_selector=node_selector, dry_run=dry_run),
         collection="virtualmachineinstancemigrations",
-        predicate=lambda k, o, st: waiting.migrated(o),
+        predicate=lambda k, o, st: _waiting().migrated(o),
         done=lambda label, p: f"VM {label} migrated" + (f" to {p.node}" if p.node else ""),
         prepare=lambda s, keys: existing_migrations(s, None if all_namespaces else s.namespace),
         match=migration_matcher,
