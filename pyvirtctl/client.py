@@ -176,13 +176,13 @@ class VirtualMachine(_Handle):
     def start(self, paused: bool = False, dry_run: bool = False, wait: bool = False,
               timeout: float = DEFAULT_TIMEOUT, reporter: Reporter | None = None) -> Progress | None:
         from pyvirtctl.commands.vm import StartOptions, start_request
-        from pyvirtctl.waiting import paused as paused_state
-        from pyvirtctl.waiting import started
 
         self._send(start_request(StartOptions(self.name, paused, dry_run), self.namespace),
                    "Error starting VirtualMachine ")
         if not wait or dry_run:
             return None
+        from pyvirtctl.waiting import paused as paused_state
+        from pyvirtctl.waiting import started
         if paused:
             return self._wait("virtualmachineinstances", lambda o: paused_state(o, True), timeout, reporter)
         return self._wait("virtualmachineinstances", started, timeout, reporter)
@@ -190,7 +190,6 @@ class VirtualMachine(_Handle):
     def stop(self, force: bool = False, grace_period: int | None = None, dry_run: bool = False,
              wait: bool = False, timeout: float = DEFAULT_TIMEOUT, reporter: Reporter | None = None) -> Progress | None:
         from pyvirtctl.commands.vm import StopOptions, stop_request, validate_stop
-        from pyvirtctl.waiting import stopped
 
         o = StopOptions(self.name, force, grace_period, dry_run)
         validate_stop(o)
@@ -198,13 +197,13 @@ class VirtualMachine(_Handle):
         self._send(stop_request(o, self.namespace), prefix)
         if not wait or dry_run:
             return None
+        from pyvirtctl.waiting import stopped
         return self._wait("virtualmachineinstances", stopped, timeout, reporter)
 
     def restart(self, force: bool = False, grace_period: int | None = None, dry_run: bool = False,
                 wait: bool = False, timeout: float = DEFAULT_TIMEOUT,
                 reporter: Reporter | None = None) -> Progress | None:
         from pyvirtctl.commands.vm import StopOptions, restart_request, validate_stop
-        from pyvirtctl.waiting import started
 
         o = StopOptions(self.name, force, grace_period, dry_run)
         validate_stop(o)
@@ -213,19 +212,20 @@ class VirtualMachine(_Handle):
         self._send(restart_request(o, self.namespace), prefix)
         if not wait or dry_run:
             return None
+        from pyvirtctl.waiting import started
         return self._wait("virtualmachineinstances", lambda v: started(v, old_uid or ""), timeout, reporter)
 
     def migrate(self, added_node_selector: dict[str, str] | None = None, dry_run: bool = False,
                 wait: bool = False, timeout: float = DEFAULT_TIMEOUT,
                 reporter: Reporter | None = None) -> Progress | None:
         from pyvirtctl.commands.vm import MigrateOptions, migrate_request
-        from pyvirtctl.waiting import migrated
 
         before = existing_migrations(self.session, self.namespace) if wait and not dry_run else set()
         o = MigrateOptions(self.name, dry_run, dict(added_node_selector or {}))
         self._send(migrate_request(o, self.namespace), "Error migrating VirtualMachine ")
         if not wait or dry_run:
             return None
+        from pyvirtctl.waiting import migrated
         return self._wait(
             "virtualmachineinstancemigrations",
             migrated,
@@ -267,23 +267,23 @@ class VirtualMachineInstance(_Handle):
     def pause(self, dry_run: bool = False, wait: bool = False, timeout: float = DEFAULT_TIMEOUT,
               reporter: Reporter | None = None) -> Progress | None:
         from pyvirtctl.commands.pause import vmi_action_request
-        from pyvirtctl.waiting import paused
 
         self._send(vmi_action_request("pause", self.namespace, self.name, dry_run),
                    f"Error pausing VirtualMachineInstance {self.name}: ")
         if not wait or dry_run:
             return None
+        from pyvirtctl.waiting import paused
         return self._wait("virtualmachineinstances", lambda o: paused(o, True), timeout, reporter)
 
     def unpause(self, dry_run: bool = False, wait: bool = False, timeout: float = DEFAULT_TIMEOUT,
                 reporter: Reporter | None = None) -> Progress | None:
         from pyvirtctl.commands.pause import vmi_action_request
-        from pyvirtctl.waiting import paused
 
         self._send(vmi_action_request("unpause", self.namespace, self.name, dry_run),
                    f"Error unpausing VirtualMachineInstance {self.name}: ")
         if not wait or dry_run:
             return None
+        from pyvirtctl.waiting import paused
         return self._wait("virtualmachineinstances", lambda o: paused(o, False), timeout, reporter)
 
     def soft_reboot(self) -> None:
