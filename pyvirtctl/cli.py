@@ -57,6 +57,25 @@ def report(error: CLIError) -> int:
     return 1
 
 
+INTERNAL_ERROR_PREFIX = "internal error: "
+
+
+def report_internal(error: BaseException) -> int:
+    """An exception no layer turned into a CLIError: print it as one line (PYVIRTCTL_TRACEBACK=1: in full)."""
+    if os.environ.get("PYVIRTCTL_TRACEBACK"):
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+    text = " ".join(str(error).split())
+    print(
+        f"{INTERNAL_ERROR_PREFIX}{type(error).__name__}{': ' + text if text else ''}"
+        " (a pyvirtctl bug; PYVIRTCTL_TRACEBACK=1 shows where)",
+        file=sys.stderr,
+    )
+    sys.stderr.flush()
+    return 1
+
+
 def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict | None = None) -> int:
     argv0 = sys.argv[0] if argv0 is None else argv0
     args = sys.argv[1:] if argv is None else list(argv)
@@ -83,6 +102,12 @@ def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict
         except OSError:
             pass
         return 1
+    except KeyboardInterrupt:
+        # Ctrl+C outside the streaming commands (which handle it themselves): no traceback; the
+        # shell sees the status a process killed by SIGINT has, like virtctl's
+        return 128 + 2
+    except Exception as e:  # a bug; still one line and exit 1, the traceback only on request
+        return report_internal(e)
     finally:
         try:
             s = runtime._state.get("session")
