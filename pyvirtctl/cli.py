@@ -76,6 +76,38 @@ def report_internal(error: BaseException) -> int:
     return 1
 
 
+_OUTPUT_ERRORS = "pyvirtctl-output"
+
+
+def _output_errors(exc: UnicodeError) -> tuple[str | bytes, int]:
+    """Undecodable argv bytes (surrogate-escaped) are written back as the bytes they were, like Go
+    does; other characters the terminal's encoding lacks become backslash escapes, never a crash."""
+    import codecs
+
+    if isinstance(exc, UnicodeEncodeError):
+        chunk = exc.object[exc.start : exc.end]
+        if all(0xDC80 <= ord(c) <= 0xDCFF for c in chunk):
+            return codecs.lookup_error("surrogateescape")(exc)
+        return codecs.lookup_error("backslashreplace")(exc)
+    raise exc
+
+
+def _tolerant_streams() -> None:
+    import codecs
+
+    try:
+        codecs.lookup_error(_OUTPUT_ERRORS)
+    except LookupError:
+        codecs.register_error(_OUTPUT_ERRORS, _output_errors)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors=_OUTPUT_ERRORS)
+            except (ValueError, OSError, TypeError):
+                pass
+
+
 def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict | None = None) -> int:
     argv0 = sys.argv[0] if argv0 is None else argv0
     args = sys.argv[1:] if argv is None else list(argv)
@@ -87,6 +119,7 @@ def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict
     from pyvirtctl.app import build_root
 
     runtime.reset()
+    _tolerant_streams()
     root = build_root(prog, registry)
     try:
         rv = root.main(args=args, prog_name=prog, complete_var=complete_var(argv0), standalone_mode=False)

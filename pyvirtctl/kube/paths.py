@@ -130,9 +130,11 @@ def encode_query(query: Mapping[str, object] | Iterable[tuple[str, object]] | No
         for v in values:
             text = ("true" if v else "false") if isinstance(v, bool) else str(v)
             grouped.setdefault(str(key), []).append(text)
-    return "&".join(
-        f"{quote_plus(k, safe='')}={quote_plus(v, safe='')}" for k in sorted(grouped) for v in grouped[k]
-    )
+    def q(text: str) -> str:
+        # argv bytes that are not UTF-8 arrive surrogate-escaped: send the original bytes, as Go would
+        return quote_plus(text.encode("utf-8", "surrogateescape"), safe="")
+
+    return "&".join(f"{q(k)}={q(v)}" for k in sorted(grouped) for v in grouped[k])
 
 
 CDI = "/apis/cdi.kubevirt.io/v1beta1"
