@@ -161,7 +161,8 @@ def own_newlines_escaped(err: str, argv: list[str]) -> str:
     body, end = (err[:-1], "\n") if err.endswith("\n") else (err, "")
     for tok in sorted(argv, key=len, reverse=True):
         if "\n" in tok or "\r" in tok:
-            body = body.replace(tok, tok.replace("\n", "\\n").replace("\r", "\\r"))
+            for variant in (tok, tok.lower(), tok.upper()):  # some messages echo a case-folded argument
+                body = body.replace(variant, variant.replace("\n", "\\n").replace("\r", "\\r"))
     return body + end
 
 
