@@ -182,9 +182,9 @@ def test_secrets_given_as_flags_are_not_echoed(secrets_setup, fresh_vm):
 
 
 def test_tls_is_verified_unless_asked_off(secrets_setup):
-    from pyvirtctl.kube.config import GlobalFlags, load_config
-
     import ssl
+
+    from pyvirtctl.kube.config import GlobalFlags, load_config
 
     _, _, kc, _ = secrets_setup
     ctx = load_config(GlobalFlags(kubeconfig=str(kc))).ssl_context()
