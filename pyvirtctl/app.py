@@ -15,6 +15,11 @@ from pyvirtctl.goflags import GoGroup
 
 # name -> ("module:function", Short). Keep sorted by name.
 COMMANDS: dict[str, tuple[str, str | None]] = {
+    "console": ("pyvirtctl.commands.console:console_cmd", "Connect to a console of a virtual machine instance."),
+    "expose": (
+        "pyvirtctl.commands.expose:expose_cmd",
+        "Expose a virtual machine instance, virtual machine, or virtual machine instance replica set as a new service.",
+    ),
     "help": ("pyvirtctl.commands.meta:help_cmd", "Help about any command"),
     "list": ("pyvirtctl.commands.listing:list_cmd", "List virtual machines (or instances) as a table."),
     "ls": ("pyvirtctl.commands.listing:list_cmd", None),
@@ -22,14 +27,22 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "migrate-cancel": ("pyvirtctl.commands.vm:migrate_cancel_cmd", "Cancel migration of a virtual machine."),
     "options": ("pyvirtctl.commands.meta:options_cmd", None),
     "pause": ("pyvirtctl.commands.pause:pause_cmd", "Pause a virtual machine"),
+    "port-forward": (
+        "pyvirtctl.commands.portforward:port_forward_cmd",
+        "Forward local ports to a virtualmachine or virtualmachineinstance.",
+    ),
     "reset": ("pyvirtctl.commands.vmi:reset_cmd", "Reset a virtual machine instance"),
     "restart": ("pyvirtctl.commands.vm:restart_cmd", "Restart a virtual machine."),
+    "scp": ("pyvirtctl.commands.scp:scp_cmd", "SCP files from/to a virtual machine instance."),
     "soft-reboot": ("pyvirtctl.commands.vmi:soft_reboot_cmd", "Soft reboot a virtual machine instance"),
+    "ssh": ("pyvirtctl.commands.ssh:ssh_cmd", "Open a SSH connection to a virtual machine instance."),
     "start": ("pyvirtctl.commands.vm:start_cmd", "Start a virtual machine."),
     "status": ("pyvirtctl.commands.listing:status_cmd", "Show one virtual machine in depth."),
     "stop": ("pyvirtctl.commands.vm:stop_cmd", "Stop a virtual machine."),
     "unpause": ("pyvirtctl.commands.pause:unpause_cmd", "Unpause a virtual machine"),
     "version": ("pyvirtctl.commands.version:version_cmd", "Print the client and server version information."),
+    "vnc": ("pyvirtctl.commands.vnc:vnc_cmd", "Open a vnc connection to a virtual machine instance."),
+    "vnc screenshot": ("pyvirtctl.commands.vnc:screenshot_cmd", "Create a VNC screenshot of a virtual machine instance."),
 }
 
 

@@ -286,12 +286,13 @@ def status_report(vm: dict, vmi: dict | None, guest: dict | None, migrations: li
         pretty = os_info.get("prettyName") or os_info.get("name") or "unknown"
         agent = guest.get("guestAgentVersion", "")
         lines.append(f"Guest OS:      {pretty}" + (f" (guest agent {agent})" if agent else ""))
-    conditions = list(st.get("conditions") or []) + list(_status(vmi or {}).get("conditions") or [])
+    conditions = [("VM", c) for c in st.get("conditions") or []]
+    conditions += [("VMI", c) for c in _status(vmi or {}).get("conditions") or []]
     if conditions:
         lines.append("Conditions:")
-        rows = [[c.get("type", ""), str(c.get("status", "")), c.get("reason", ""), c.get("message", "")]
-                for c in conditions]
-        lines += ["  " + line for line in render(["TYPE", "STATUS", "REASON", "MESSAGE"], rows).splitlines()]
+        rows = [[of, c.get("type", ""), str(c.get("status", "")), c.get("reason", ""), c.get("message", "")]
+                for of, c in conditions]
+        lines += ["  " + line for line in render(["OF", "TYPE", "STATUS", "REASON", "MESSAGE"], rows).splitlines()]
     if migrations:
         last = sorted(migrations, key=lambda m: (m.get("metadata") or {}).get("creationTimestamp", ""))[-1]
         mst = _status(last)

@@ -642,7 +642,7 @@ class Controllers:
             return
         vst = vmi.get("status") or {}
         ms = copy.deepcopy(vst.get("migrationState") or {})
-        if phase != "" and ms.get("migrationUid") != uid:
+        if phase not in ("", "Pending") and ms.get("migrationUid") != uid:
             self._fail_migration(mig, "migration state was taken over")
             return
         nxt = MIGRATION_STEPS[MIGRATION_STEPS.index(phase) + 1] if phase else "Pending"

@@ -1,0 +1,304 @@
+"""ssh [user@]type/name[/namespace] (virtctl.md §2.21, streaming.md §4.2): run the local OpenSSH client.
+
+The argv is virtctl's: `ssh -o ProxyCommand=<self> port-forward --stdio=true <kind>/<name>/<ns> <port>
+[<-t opts>...] [-i <identity>] [user@]<kind>.<name>.<ns> [<command>]`. Two differences, both fixes:
+
+* the ProxyCommand re-invokes this very program with the connection flags the user typed
+  (`--kubeconfig`, `--context`, `--server`...), so it reaches the same cluster; credentials given as flags
+  (`--token`, `--username`/`--password` of the root) go through the environment, never the command line;
+* `--known-hosts FILE`, when typed, becomes `-o UserKnownHostsFile=FILE` (virtctl ignores it). Left
+  alone it adds nothing, so the default command line stays virtctl's.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import typer
+
+from pyvirtctl.commands.portforward import SECRET_ENV, Target, parse_target
+from pyvirtctl.errors import CLIError
+from pyvirtctl.goflags import exact_args, given, go_command
+
+
+def default_username() -> str:
+    for var in ("USER", "USERNAME", "LOGNAME"):
+        value = os.environ.get(var, "")
+        if value:
+            return value
+    return ""
+
+
+def _home() -> str:
+    return os.path.expanduser("~") if os.environ.get("HOME") or os.name != "nt" else ""
+
+
+DEFAULT_USERNAME = default_username()
+DEFAULT_IDENTITY = os.path.join(_home(), ".ssh", "id_rsa")
+DEFAULT_KNOWN_HOSTS = os.path.join(_home(), ".ssh", "kubevirt_known_hosts") if _home() else ""
+
+USERNAME_HELP = (
+    f"--username={DEFAULT_USERNAME}: Set this to the user you want to open the SSH connection as;"
+    "If unassigned, this will be empty and the SSH default will apply"
+)
+IDENTITY_HELP = (
+    "--identity-file=/home/jdoe/.ssh/id_rsa: Set the path to a private key used for authenticating to the "
+    "server;If not provided, the client will try to use the local ssh-agent at $SSH_AUTH_SOCK"
+)
+KNOWN_HOSTS_HELP = "--known-hosts=/home/jdoe/.ssh/kubevirt_known_hosts: Set the path to the known_hosts file."
+PORT_HELP = "--port=22: Specify a port on the VM to send SSH traffic to"
+OPTS_HELP = '--local-ssh-opts="-o StrictHostKeyChecking=no" : Additional options to be passed to the local ssh client'
+COMMAND_HELP = "--command='ls /': Specify a command to execute in the VM"
+
+SSH_EXAMPLE = (
+    "  # Connect to 'testvmi':\n"
+    "  {{ProgramName}} ssh jdoe@vmi/testvmi [--identity-file]\n"
+    "\n"
+    "  # Connect to 'testvm' in 'mynamespace' namespace\n"
+    "  {{ProgramName}} ssh jdoe@vm/testvm/mynamespace [--identity-file]\n"
+    "\n"
+    "  # Specify a username and namespace:\n"
+    "  {{ProgramName}} ssh --namespace=mynamespace --username=jdoe vmi/testvmi"
+)
+
+# Root flags that select the cluster and how to reach it; passed on to the ProxyCommand when typed.
+# (param name, flag, is_bool). Secrets are handed over through SECRET_ENV instead.
+PASSTHROUGH_FLAGS: list[tuple[str, str, bool]] = [
+    ("kubeconfig", "--kubeconfig", False),
+    ("context", "--context", False),
+    ("cluster", "--cluster", False),
+    ("user", "--user", False),
+    ("server", "--server", False),
+    ("certificate_authority", "--certificate-authority", False),
+    ("client_certificate", "--client-certificate", False),
+    ("client_key", "--client-key", False),
+    ("insecure_skip_tls_verify", "--insecure-skip-tls-verify", True),
+    ("tls_server_name", "--tls-server-name", False),
+    ("proxy_url", "--proxy-url", False),
+    ("as_user", "--as", False),
+    ("as_group", "--as-group", False),
+    ("as_uid", "--as-uid", False),
+    ("request_timeout", "--request-timeout", False),
+    ("disable_compression", "--disable-compression", True),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure parts
+
+
+@dataclass(frozen=True)
+class SSHTarget:
+    target: Target
+    username: str  # "" when the argument has no user@
+
+
+def parse_ssh_target(arg: str) -> SSHTarget:
+    """`[user@]type/name[/namespace]` with virtctl's messages (split on every '@', parts 0 and 1 used)."""
+    username = ""
+    parts = arg.split("@")
+    if len(parts) > 1:
+        username = parts[0]
+        if username == "":
+            raise CLIError("expected username before '@'")
+        arg = parts[1]
+    if arg == "":
+        raise CLIError("expected target after '@'")
+    return SSHTarget(parse_target(arg), username)
+
+
+@dataclass
+class SSHOptions:
+    port: int = 22
+    username: str = ""
+    identity_file: str = ""
+    identity_given: bool = False
+    known_hosts: str = ""
+    known_hosts_given: bool = False
+    local_opts: list[str] = field(default_factory=list)
+
+
+def self_command(argv0: str | None = None, executable: str | None = None) -> str:
+    """How to run this program again from a shell: `python -m pyvirtctl` or the script that was run."""
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    executable = sys.executable if executable is None else executable
+    base = os.path.basename(argv0)
+    if base in ("__main__.py", "-m", "-c", "") or argv0.endswith(os.path.join("pyvirtctl", "__main__.py")):
+        return f"{shlex.quote(executable)} -m pyvirtctl"
+    if os.sep in argv0:
+        argv0 = os.path.abspath(argv0)
+    return shlex.quote(argv0)
+
+
+def passthrough_args(params: dict[str, Any], typed: set[str]) -> list[str]:
+    """The connection flags the user typed, spelled `--flag=value` for the child command line."""
+    out: list[str] = []
+    for param, flag, is_bool in PASSTHROUGH_FLAGS:
+        if param not in typed:
+            continue
+        value = params.get(param)
+        if is_bool:
+            out.append(f"{flag}={'true' if value else 'false'}")
+        elif isinstance(value, list):
+            out.extend(f"{flag}={v}" for v in value)
+        elif param in ("kubeconfig", "certificate_authority", "client_certificate", "client_key") and value:
+            out.append(f"{flag}={os.path.abspath(os.path.expanduser(str(value)))}")
+        else:
+            out.append(f"{flag}={value}")
+    return out
+
+
+def secret_env(params: dict[str, Any], typed: set[str]) -> dict[str, str]:
+    """Credential flags for the ProxyCommand child, as environment variables."""
+    return {env: str(params[p]) for p, env in SECRET_ENV.items() if p in typed and params.get(p)}
+
+
+def proxy_command_option(
+    kind: str, namespace: str, name: str, port: int, program: str, global_args: list[str] | None = None
+) -> str:
+    words = [program, *[shlex.quote(a) for a in (global_args or [])], "port-forward", "--stdio=true"]
+    words += [shlex.quote(f"{kind}/{name}/{namespace}"), str(port)]
+    # ssh expands %-tokens in ProxyCommand; a literal % (in a path, say) must be doubled
+    return "ProxyCommand=" + " ".join(words).replace("%", "%%")
+
+
+def ssh_host(kind: str, namespace: str, name: str, username: str) -> str:
+    host = f"{kind}.{name}.{namespace}"
+    return f"{username}@{host}" if username else host
+
+
+def local_client_args(
+    command: str, kind: str, namespace: str, name: str, o: SSHOptions, client_args: list[str],
+    program: str | None = None, global_args: list[str] | None = None,
+) -> list[str]:
+    """The full argv of the ssh/scp run (virtctl's LocalClientCmd plus our --known-hosts)."""
+    program = self_command() if program is None else program
+    argv = [command, "-o", proxy_command_option(kind, namespace, name, o.port, program, global_args)]
+    if o.known_hosts_given:
+        argv += ["-o", f"UserKnownHostsFile={o.known_hosts}"]
+    argv += list(o.local_opts)
+    if o.identity_given:
+        argv += ["-i", o.identity_file]
+    return argv + client_args
+
+
+def ssh_client_args(kind: str, namespace: str, name: str, username: str, command: str) -> list[str]:
+    out = [ssh_host(kind, namespace, name, username)]
+    if command:
+        out.append(command)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+
+def go_exit_error(returncode: int) -> str:
+    """Go's exec.ExitError text for a finished child."""
+    import signal
+
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    sig = -returncode
+    names = {
+        signal.SIGINT: "interrupt",
+        signal.SIGTERM: "terminated",
+        signal.SIGKILL: "killed",
+        signal.SIGHUP: "hangup",
+        signal.SIGPIPE: "broken pipe",
+        signal.SIGQUIT: "quit",
+        signal.SIGSEGV: "segmentation fault",
+        signal.SIGABRT: "aborted",
+    }
+    return f"signal: {names.get(sig, f'signal {sig}')}"
+
+
+def run_local_client(argv: list[str], extra_env: dict[str, str]) -> None:
+    """Run ssh/scp with our stdin/stdout/stderr; a failure becomes virtctl's error text (exit 1)."""
+    import shutil
+    import signal
+    import subprocess
+
+    if shutil.which(argv[0]) is None:
+        raise CLIError(f'exec: "{argv[0]}": executable file not found in $PATH')
+    env = dict(os.environ)
+    env.update(extra_env)
+    # The terminal's Ctrl+C goes to ssh as well; let ssh decide what it means.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        try:
+            proc = subprocess.Popen(argv, env=env)
+        except OSError as e:
+            raise CLIError(f'fork/exec {argv[0]}: {e.strerror}') from None
+        rc = proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if rc != 0:
+        raise CLIError(go_exit_error(rc))
+
+
+def _root_context(ctx: typer.Context) -> tuple[dict[str, Any], set[str]]:
+    root = ctx.find_root()
+    typed = {p for p in root.params if given(ctx, p)}
+    return dict(root.params), typed
+
+
+def options_from_flags(
+    ctx: typer.Context, port: int, username: str, identity_file: str, known_hosts: str, local_opts: list[str]
+) -> SSHOptions:
+    return SSHOptions(
+        port=port,
+        username=username,
+        identity_file=identity_file,
+        identity_given=given(ctx, "identity_file"),
+        known_hosts=known_hosts,
+        known_hosts_given=given(ctx, "known_hosts"),
+        local_opts=list(local_opts or []),
+    )
+
+
+def client_namespace(ctx: typer.Context) -> str:
+    """virtctl builds the client only for the namespace; no API call is made."""
+    from pyvirtctl.runtime import session
+
+    return session(ctx).namespace
+
+
+def launch(ctx: typer.Context, command: str, kind: str, namespace: str, name: str, o: SSHOptions,
+           client_args: list[str]) -> None:
+    params, typed = _root_context(ctx)
+    argv = local_client_args(
+        command, kind, namespace, name, o, client_args, global_args=passthrough_args(params, typed)
+    )
+    run_local_client(argv, secret_env(params, typed))
+
+
+@go_command(
+    "ssh",
+    use="ssh (VM|VMI)",
+    short="Open a SSH connection to a virtual machine instance.",
+    example=SSH_EXAMPLE,
+    args=exact_args(1),
+)
+def ssh_cmd(
+    ctx: typer.Context,
+    args: Annotated[list[str], typer.Argument()],
+    username: Annotated[str, typer.Option("--username", "-l", help=USERNAME_HELP)] = DEFAULT_USERNAME,
+    identity_file: Annotated[str, typer.Option("--identity-file", "-i", help=IDENTITY_HELP)] = DEFAULT_IDENTITY,
+    known_hosts: Annotated[str, typer.Option("--known-hosts", help=KNOWN_HOSTS_HELP)] = DEFAULT_KNOWN_HOSTS,
+    port: Annotated[int, typer.Option("--port", "-p", help=PORT_HELP)] = 22,
+    local_ssh_opts: Annotated[list[str], typer.Option("--local-ssh-opts", "-t", help=OPTS_HELP)] = [],  # noqa: B006
+    command: Annotated[str, typer.Option("--command", "-c", help=COMMAND_HELP)] = "",
+) -> None:
+    fallback = client_namespace(ctx)
+    o = options_from_flags(ctx, port, username, identity_file, known_hosts, local_ssh_opts)
+    t = parse_ssh_target(args[0])
+    namespace = t.target.namespace or fallback
+    if t.username:
+        o.username = t.username
+    client_args = ssh_client_args(t.target.kind, namespace, t.target.name, o.username, command)
+    launch(ctx, "ssh", t.target.kind, namespace, t.target.name, o, client_args)

@@ -1,0 +1,401 @@
+"""The aiohttp handlers: console, VNC, VNC screenshot and port-forward.
+
+Every handler looks the VMI (or VM) up and validates it first, answering errors as JSON
+``Status`` bodies exactly like virt-api, and only then upgrades to a websocket. Sessions
+are tracked per VMI: one console and one VNC session each, the newest wins (the older
+client's TCP connection is closed without a close frame). A session also ends when its
+VMI disappears, is replaced by a new one, or stops running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import socket
+from typing import Any
+
+from aiohttp import web
+
+from . import checks
+from .backend import Backend
+from .checks import Refusal
+from .display import Display
+from .rfb import RFBError, RFBServer
+from .serial import SerialLine, credentials_from_vmi
+from .wsio import Channel, upgrade
+
+SUB = "/apis/subresources.kubevirt.io/{version:v1|v1alpha3}/namespaces/{namespace}"
+VMI_PATH = SUB + "/virtualmachineinstances/{name}"
+VM_PATH = SUB + "/virtualmachines/{name}"
+
+Key = tuple[str, str]
+
+
+class StreamState:
+    """Per-simulator state of the streaming endpoints (reset with the simulator)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.consoles: dict[Key, tuple[str, SerialLine]] = {}
+        self.displays: dict[Key, tuple[str, Display]] = {}
+        self.sessions: dict[tuple[str, str, str], Channel] = {}
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def reset(self) -> None:
+        """Forget guest state and cut every open session."""
+        for channel in list(self.sessions.values()):
+            channel.end_soon()
+        self.sessions.clear()
+        self.consoles.clear()
+        self.displays.clear()
+
+    # -- per-VMI guest state ---------------------------------------------------------------------
+
+    def console(self, ns: str, name: str, vmi: dict[str, Any]) -> SerialLine:
+        uid = _uid(vmi)
+        entry = self.consoles.get((ns, name))
+        if entry is None or entry[0] != uid:
+            hostname = str((vmi.get("spec") or {}).get("hostname") or name)
+            entry = (uid, SerialLine(hostname, credentials_from_vmi(vmi)))
+            self.consoles[(ns, name)] = entry
+        return entry[1]
+
+    def display(self, ns: str, name: str, vmi: dict[str, Any]) -> Display:
+        uid = _uid(vmi)
+        entry = self.displays.get((ns, name))
+        if entry is None or entry[0] != uid:
+            node = str((vmi.get("status") or {}).get("nodeName") or "")
+            subtitle = f"namespace {ns}" + (f"  node {node}" if node else "")
+            entry = (uid, Display(name, subtitle))
+            self.displays[(ns, name)] = entry
+        return entry[1]
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    def busy(self, kind: str, ns: str, name: str) -> bool:
+        current = self.sessions.get((kind, ns, name))
+        return current is not None and not current.closed
+
+    def take_over(self, kind: str, ns: str, name: str, channel: Channel) -> None:
+        old = self.sessions.get((kind, ns, name))
+        self.sessions[(kind, ns, name)] = channel
+        if old is not None and old is not channel:
+            old.end_soon()
+
+    def release(self, kind: str, ns: str, name: str, channel: Channel) -> None:
+        if self.sessions.get((kind, ns, name)) is channel:
+            del self.sessions[(kind, ns, name)]
+
+
+def _node(vmi: dict[str, Any]) -> str:
+    return str((vmi.get("status") or {}).get("nodeName") or "")
+
+
+def _uid(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("uid") or meta.get("creationTimestamp") or "")
+
+
+def _status_response(refusal: Refusal) -> web.Response:
+    return web.Response(status=refusal.code, body=refusal.json(), content_type="application/json")
+
+
+def _params(request: web.Request) -> tuple[str, str]:
+    return request.match_info["namespace"], request.match_info["name"]
+
+
+def register(app: web.Application, backend: Backend) -> StreamState:
+    state = StreamState(backend)
+    handlers = _Handlers(state)
+    app.router.add_get(VMI_PATH + "/console", handlers.console)
+    app.router.add_get(VMI_PATH + "/vnc", handlers.vnc)
+    app.router.add_get(VMI_PATH + "/vnc/screenshot", handlers.screenshot)
+    for base, kind in ((VMI_PATH, "vmi"), (VM_PATH, "vm")):
+        handler = handlers.portforward_vmi if kind == "vmi" else handlers.portforward_vm
+        app.router.add_get(base + r"/portforward/{port:\d+}", handler)
+        app.router.add_get(base + r"/portforward/{port:\d+}/{proto:tcp|udp}", handler)
+    return state
+
+
+class _Handlers:
+    def __init__(self, state: StreamState) -> None:
+        self.state = state
+        self.backend = state.backend
+
+    def _vmi(self, ns: str, name: str) -> dict[str, Any]:
+        vmi = self.backend.get_vmi(ns, name)
+        if vmi is None:
+            raise checks.not_found("virtualmachineinstance", name)
+        return vmi
+
+    async def _open(self, request: web.Request, kind: str, ns: str, name: str, **kw: Any) -> Channel:
+        return await upgrade(
+            request,
+            drop_after=self.backend.drop_after(kind, ns, name),
+            close_mode=self.backend.close_mode(),
+            fragment=self.backend.fragment_size(),
+            **kw,
+        )
+
+    def _watch_vmi(self, channel: Channel, ns: str, name: str, vmi: dict[str, Any]) -> asyncio.Task[None]:
+        """End ``channel`` when its VMI goes away, is replaced, stops running or moves node."""
+        uid = _uid(vmi)
+        node = _node(vmi)
+
+        async def watch() -> None:
+            while not channel.closed:
+                await asyncio.sleep(0.25)
+                now = self.backend.get_vmi(ns, name)
+                if now is None or _uid(now) != uid or checks.phase(now) != "Running" or _node(now) != node:
+                    await channel.finish()
+                    return
+
+        task = asyncio.ensure_future(watch())
+        self.state.tasks.add(task)
+        task.add_done_callback(self.state.tasks.discard)
+        return task
+
+    # -- console ---------------------------------------------------------------------------------
+
+    async def console(self, request: web.Request) -> web.StreamResponse:
+        ns, name = _params(request)
+        try:
+            vmi = self._vmi(ns, name)
+            refusal = checks.check_console(vmi, name)
+            if refusal:
+                raise refusal
+        except Refusal as err:
+            return _status_response(err)
+        line = self.state.console(ns, name, vmi)
+        channel = await self._open(request, "console", ns, name)
+        self.state.take_over("console", ns, name, channel)
+        watcher = self._watch_vmi(channel, ns, name, vmi)
+        try:
+            async for data in channel.messages():
+                if not await self._write_console(channel, line.feed(data)):
+                    break
+        finally:
+            watcher.cancel()
+            self.state.release("console", ns, name, channel)
+            await channel.finish()
+        return channel.ws
+
+    @staticmethod
+    async def _write_console(channel: Channel, outputs: list[Any]) -> bool:
+        for item in outputs:
+            chunks = (item,) if isinstance(item, bytes) else item
+            for chunk in chunks:
+                if not await channel.send(chunk):
+                    return False
+        return True
+
+    # -- vnc -------------------------------------------------------------------------------------
+
+    async def vnc(self, request: web.Request) -> web.StreamResponse:
+        ns, name = _params(request)
+        preserve = checks.parse_bool(request.query.get("preserveSession"))
+        try:
+            vmi = self._vmi(ns, name)
+            refusal = checks.check_vnc(vmi, name)
+            if refusal:
+                raise refusal
+            if preserve and self.state.busy("vnc", ns, name):
+                raise checks.internal(checks.ACTIVE_VNC)
+        except Refusal as err:
+            return _status_response(err)
+        display = self.state.display(ns, name, vmi)
+        rfb = RFBServer(display, f"QEMU ({ns}_{name})")
+        channel = await self._open(request, "vnc", ns, name)
+        self.state.take_over("vnc", ns, name, channel)
+        watcher = self._watch_vmi(channel, ns, name, vmi)
+        try:
+            if await channel.send(rfb.start()):
+                async for data in channel.messages():
+                    reply = rfb.feed(data)
+                    if reply and not await channel.send(reply):
+                        break
+        except RFBError:
+            channel.abort()
+        finally:
+            watcher.cancel()
+            self.state.release("vnc", ns, name, channel)
+            await channel.finish()
+        return channel.ws
+
+    async def screenshot(self, request: web.Request) -> web.StreamResponse:
+        ns, name = _params(request)
+        try:
+            vmi = self._vmi(ns, name)
+            refusal = checks.check_vnc(vmi, name)
+            if refusal:
+                raise refusal
+        except Refusal as err:
+            return web.Response(status=500, text=err.message, content_type="text/plain")
+        display = self.state.display(ns, name, vmi)
+        if request.query.get("moveCursor") == "true":
+            # virt-api wiggles the pointer like this to wake a screensaver
+            display.pointer_event(0, 0, 0)
+            display.pointer_event(0, 1, 1)
+        return web.Response(body=display.png(), content_type="image/png")
+
+    # -- port-forward ----------------------------------------------------------------------------
+
+    async def portforward_vmi(self, request: web.Request) -> web.StreamResponse:
+        ns, name = _params(request)
+        try:
+            vmi = self._vmi(ns, name)
+        except Refusal as err:
+            return _status_response(err)
+        return await self._portforward(request, ns, name, vmi, self.backend.get_vm(ns, name))
+
+    async def portforward_vm(self, request: web.Request) -> web.StreamResponse:
+        ns, name = _params(request)
+        vm = self.backend.get_vm(ns, name)
+        if vm is None:
+            return _status_response(checks.not_found("virtualmachine", name))
+        refusal = checks.check_vm_started(vm, name)
+        if refusal is not None:
+            return _status_response(refusal)
+        vmi = self.backend.get_vmi(ns, name)
+        if vmi is None:  # status.created is stale: the VMI is already gone
+            return _status_response(checks.conflict("virtualmachine", name, "VMI is not started"))
+        return await self._portforward(request, ns, name, vmi, vm)
+
+    async def _portforward(
+        self, request: web.Request, ns: str, name: str, vmi: dict[str, Any], vm: dict[str, Any] | None
+    ) -> web.StreamResponse:
+        refusal = checks.check_portforward(vmi, name)
+        if refusal:
+            return _status_response(refusal)
+        port = int(request.match_info["port"])
+        proto = request.match_info.get("proto") or "tcp"
+        shown = f"{checks.vmi_ip(vmi)}:{port}"
+        target = checks.forward_target(port, proto, vmi, vm)
+        if target is None:
+            return _status_response(
+                checks.internal(f"dialing VM: dial {proto} {shown}: connect: connection refused")
+            )
+        if proto == "udp":
+            return await self._forward_udp(request, ns, name, vmi, target, shown)
+        return await self._forward_tcp(request, ns, name, vmi, target, shown)
+
+    def _keepalive_settings(self) -> tuple[float, float]:
+        return self.backend.ping_interval(), self.backend.pong_timeout()
+
+    async def _keepalive(self, channel: Channel, interval: float) -> None:
+        """Ping every ``interval`` seconds; give up when no pong came within the timeout."""
+        loop = asyncio.get_running_loop()
+        while not channel.closed:
+            await asyncio.sleep(interval)
+            if channel.deadline is not None and loop.time() > channel.deadline:
+                return
+            try:
+                await channel.ws.ping(b"keep alive")
+            except (ConnectionError, RuntimeError):
+                return
+
+    async def _run_until_first(self, channel: Channel, *coros: Any) -> None:
+        tasks = [asyncio.ensure_future(c) for c in coros]
+        ended = asyncio.ensure_future(channel.ended.wait())
+        try:
+            await asyncio.wait([*tasks, ended], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in [*tasks, ended]:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _forward_tcp(
+        self,
+        request: web.Request,
+        ns: str,
+        name: str,
+        vmi: dict[str, Any],
+        target: tuple[str, int],
+        shown: str,
+    ) -> web.StreamResponse:
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(target[0], target[1], limit=1 << 20), 10
+            )
+        except (TimeoutError, OSError) as err:
+            return _status_response(checks.internal(f"dialing VM: dial tcp {shown}: {_dial_error(err)}"))
+        with contextlib.suppress(OSError):
+            writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        interval, timeout = self._keepalive_settings()
+        channel = await self._open(request, "portforward", ns, name, pong_timeout=timeout)
+
+        async def to_vm() -> None:
+            async for data in channel.messages():
+                writer.write(data)
+                await writer.drain()
+
+        async def to_client() -> None:
+            while True:
+                data = await reader.read(1 << 18)
+                if not data or not await channel.send(data):
+                    return
+
+        watcher = self._watch_vmi(channel, ns, name, vmi)
+        try:
+            await self._run_until_first(channel, to_vm(), to_client(), self._keepalive(channel, interval))
+        finally:
+            watcher.cancel()
+            writer.close()
+            await channel.finish()
+        return channel.ws
+
+    async def _forward_udp(
+        self,
+        request: web.Request,
+        ns: str,
+        name: str,
+        vmi: dict[str, Any],
+        target: tuple[str, int],
+        shown: str,
+    ) -> web.StreamResponse:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1024)
+
+        class _Proto(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: Any) -> None:
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(data)
+
+        try:
+            transport, _ = await loop.create_datagram_endpoint(_Proto, remote_addr=target)
+        except OSError as err:
+            return _status_response(checks.internal(f"dialing VM: dial udp {shown}: {_dial_error(err)}"))
+        interval, timeout = self._keepalive_settings()
+        channel = await self._open(request, "portforward", ns, name, pong_timeout=timeout)
+
+        async def to_vm() -> None:
+            async for data in channel.messages():
+                transport.sendto(data)
+
+        async def to_client() -> None:
+            while True:
+                data = await queue.get()
+                if not await channel.send(data):
+                    return
+
+        watcher = self._watch_vmi(channel, ns, name, vmi)
+        try:
+            await self._run_until_first(channel, to_vm(), to_client(), self._keepalive(channel, interval))
+        finally:
+            watcher.cancel()
+            transport.close()
+            await channel.finish()
+        return channel.ws
+
+
+def _dial_error(err: BaseException) -> str:
+    """Go's wording for a failed dial (``connect: connection refused``, ``i/o timeout``)."""
+    if isinstance(err, asyncio.TimeoutError):
+        return "i/o timeout"
+    if isinstance(err, OSError) and err.errno is not None:
+        text = (err.strerror or errno.errorcode.get(err.errno, str(err))).lower()
+        return "connect: " + text
+    return str(err)

@@ -1,0 +1,312 @@
+"""The guest side of a VMI's serial console: a getty login and a tiny shell, as a pure class.
+
+``SerialLine.feed(bytes)`` returns what the guest writes back: a list whose items are
+``bytes`` or, for bulk output, an iterator of ``bytes`` chunks (so the server can send a
+large stream in big frames without building it in memory).
+
+Behaviour, modelled on a CentOS 7 guest on ttyS0:
+
+* Nothing is written when a client connects (a real serial line has no notion of a new
+  client); pressing Enter shows ``<hostname> login: ``.
+* Canonical-mode line discipline with echo: printable bytes are echoed, CR or LF ends a line
+  (echoed as CR LF; a CR LF pair counts as one line end), Backspace/DEL erases (``\\b \\b``),
+  Ctrl+U kills the line, Ctrl+C prints ``^C`` and abandons the line, Ctrl+D on an empty
+  shell line logs out, escape sequences (arrow keys) are swallowed. The password is not echoed.
+* Credentials come from the VMI's cloud-init ``chpasswd`` list when it has one (a wrong
+  password prints ``Login incorrect``); without one any password is accepted.
+* Shell built-ins: ``echo``, ``hostname``, ``uname [-a|-s|-n|-r|-v|-m|-o]``, ``cat`` of
+  ``/etc/os-release``, ``/etc/hostname``, ``/etc/redhat-release``, ``/etc/centos-release``,
+  ``whoami``, ``id``, ``pwd``, ``cd``, ``ls``, ``true``, ``false``, ``clear``, ``exit``/``logout``
+  (back to the login prompt) and ``stream N`` which writes exactly N bytes of a fixed text
+  pattern (see :func:`stream_bytes`), raw, for throughput tests. Anything else:
+  ``-bash: <cmd>: command not found``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+Output = bytes | Iterator[bytes]
+
+KERNEL = "3.10.0-957.12.2.el7.x86_64"
+KERNEL_VERSION = "#1 SMP Tue May 14 21:24:32 UTC 2019"
+OS_RELEASE = (
+    'NAME="CentOS Linux"\n'
+    'VERSION="7 (Core)"\n'
+    'ID="centos"\n'
+    'ID_LIKE="rhel fedora"\n'
+    'VERSION_ID="7"\n'
+    'PRETTY_NAME="CentOS Linux 7 (Core)"\n'
+    'ANSI_COLOR="0;31"\n'
+    'CPE_NAME="cpe:/o:centos:centos:7"\n'
+    'HOME_URL="https://www.centos.org/"\n'
+    'BUG_REPORT_URL="https://bugs.centos.org/"\n'
+)
+RELEASE = "CentOS Linux release 7.6.1810 (Core)\n"
+
+_PATTERN_LINE = b"pyvirtctl serial stream 0123456789 abcdefghijklmnopqrstuvwxyz\n"  # 64 bytes
+_BLOCK = _PATTERN_LINE * 4096  # 256 KiB
+STREAM_CHUNK = len(_BLOCK)
+MAX_STREAM = 1 << 34
+
+
+def stream_bytes(n: int) -> bytes:
+    """The exact bytes ``stream n`` writes (for tests; the server sends them in chunks)."""
+    return (_BLOCK * (n // len(_BLOCK) + 1))[:n]
+
+
+def _stream(n: int) -> Iterator[bytes]:
+    while n > 0:
+        chunk = _BLOCK if n >= len(_BLOCK) else _BLOCK[:n]
+        n -= len(chunk)
+        yield chunk
+
+
+def credentials_from_vmi(vmi: dict[str, Any]) -> dict[str, str] | None:
+    """user -> password from the VMI's cloud-init ``chpasswd`` (None when none is set)."""
+    import yaml
+
+    found: dict[str, str] = {}
+    volumes = ((vmi.get("spec") or {}).get("volumes")) or []
+    for vol in volumes:
+        for key in ("cloudInitNoCloud", "cloudInitConfigDrive"):
+            user_data = ((vol or {}).get(key) or {}).get("userData")
+            if not isinstance(user_data, str):
+                continue
+            try:
+                doc = yaml.safe_load(user_data)
+            except yaml.YAMLError:
+                continue
+            chpasswd = doc.get("chpasswd") if isinstance(doc, dict) else None
+            entries: Iterable[Any] = ()
+            if isinstance(chpasswd, dict):
+                lst = chpasswd.get("list")
+                if isinstance(lst, str):
+                    entries = lst.split()
+                elif isinstance(lst, list):
+                    entries = lst
+                users = chpasswd.get("users")
+                if isinstance(users, list):
+                    for u in users:
+                        if isinstance(u, dict) and "name" in u and "password" in u:
+                            found[str(u["name"])] = str(u["password"])
+            for entry in entries:
+                if isinstance(entry, str) and ":" in entry:
+                    user, _, password = entry.partition(":")
+                    found[user] = password
+            if isinstance(doc, dict) and isinstance(doc.get("password"), str):
+                found.setdefault("centos", doc["password"])
+    return found or None
+
+
+class SerialLine:
+    """A guest's ttyS0: login prompt, password prompt, shell."""
+
+    def __init__(self, hostname: str, credentials: dict[str, str] | None = None) -> None:
+        self.hostname = hostname
+        self.credentials = credentials
+        self.state = "login"  # login | password | shell
+        self.user = ""
+        self.cwd = "~"
+        self._line = bytearray()
+        self._last_cr = False
+        self._escape = 0  # 0: none, 1: after ESC, 2: inside CSI
+
+    # -- prompts ---------------------------------------------------------------------------------
+
+    def login_prompt(self) -> bytes:
+        return (f"{self.hostname} login: ").encode()
+
+    def shell_prompt(self) -> bytes:
+        sign = "#" if self.user == "root" else "$"
+        return (f"[{self.user}@{self.hostname} {self.cwd}]{sign} ").encode()
+
+    def banner(self) -> bytes:
+        return (f"\r\nCentOS Linux 7 (Core)\r\nKernel {KERNEL} on an x86_64\r\n\r\n").encode()
+
+    # -- line discipline -------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> list[Output]:
+        out: list[Output] = []
+        echo = bytearray()
+
+        def flush_echo() -> None:
+            if echo:
+                out.append(bytes(echo))
+                echo.clear()
+
+        for byte in data:
+            last_cr, self._last_cr = self._last_cr, False
+            if self._escape:
+                if self._escape == 1:
+                    self._escape = 2 if byte in (0x5B, 0x4F) else 0  # '[' or 'O'
+                elif 0x40 <= byte <= 0x7E:
+                    self._escape = 0
+                continue
+            if byte == 0x1B:
+                self._escape = 1
+                continue
+            if byte in (0x0D, 0x0A):
+                if byte == 0x0A and last_cr:
+                    continue
+                self._last_cr = byte == 0x0D
+                echo += b"\r\n"
+                flush_echo()
+                line = self._line.decode("utf-8", "replace")
+                self._line.clear()
+                out.extend(self._line_done(line))
+            elif byte in (0x7F, 0x08):
+                if self._line:
+                    self._line.pop()
+                    if self.state != "password":
+                        echo += b"\b \b"
+            elif byte == 0x15:  # Ctrl+U
+                if self.state != "password":
+                    echo += b"\b \b" * len(self._line)
+                self._line.clear()
+            elif byte == 0x03:  # Ctrl+C
+                self._line.clear()
+                echo += b"^C\r\n"
+                flush_echo()
+                if self.state == "shell":
+                    out.append(self.shell_prompt())
+                else:
+                    self.state = "login"
+                    out.append(self.login_prompt())
+            elif byte == 0x04:  # Ctrl+D
+                if self.state == "shell" and not self._line:
+                    flush_echo()
+                    out.extend(self._logout())
+            elif byte == 0x09 or byte >= 0x20:
+                self._line.append(byte)
+                if self.state != "password":
+                    echo.append(byte)
+        flush_echo()
+        return out
+
+    # -- login and shell -------------------------------------------------------------------------
+
+    def _line_done(self, line: str) -> list[Output]:
+        if self.state == "login":
+            name = line.strip()
+            if not name:
+                return [self.login_prompt()]
+            self.user = name
+            self.state = "password"
+            return [b"Password: "]
+        if self.state == "password":
+            ok = self.credentials is None or self.credentials.get(self.user) == line
+            if not ok:
+                self.state = "login"
+                return [b"Login incorrect\r\n\r\n", self.login_prompt()]
+            self.state = "shell"
+            self.cwd = "~"
+            return [self.shell_prompt()]
+        return self._run(line)
+
+    def _logout(self) -> list[Output]:
+        self.state = "login"
+        self.user = ""
+        return [b"logout\r\n", self.banner(), self.login_prompt()]
+
+    def _run(self, line: str) -> list[Output]:
+        try:
+            argv = shlex.split(line, comments=True)
+        except ValueError:
+            argv = line.split()
+        if not argv:
+            return [self.shell_prompt()]
+        cmd, args = argv[0], argv[1:]
+        if cmd in ("exit", "logout"):
+            return self._logout()
+        if cmd == "stream":
+            try:
+                n = int(args[0]) if args else -1
+            except ValueError:
+                n = -1
+            if not 0 <= n <= MAX_STREAM:
+                return [b"usage: stream BYTES\r\n", self.shell_prompt()]
+            return [_stream(n), self.shell_prompt()]
+        text = self._command(cmd, args)
+        if text is None:
+            text = f"-bash: {cmd}: command not found\n"
+        return [text.replace("\n", "\r\n").encode(), self.shell_prompt()]
+
+    def _command(self, cmd: str, args: list[str]) -> str | None:
+        files = {
+            "/etc/os-release": OS_RELEASE,
+            "/etc/hostname": self.hostname + "\n",
+            "/etc/redhat-release": RELEASE,
+            "/etc/centos-release": RELEASE,
+        }
+        if cmd == "echo":
+            newline = True
+            if args and args[0] == "-n":
+                newline, args = False, args[1:]
+            return " ".join(args) + ("\n" if newline else "")
+        if cmd == "hostname":
+            return self.hostname + "\n"
+        if cmd == "whoami":
+            return self.user + "\n"
+        if cmd == "id":
+            uid = 0 if self.user == "root" else 1000
+            return f"uid={uid}({self.user}) gid={uid}({self.user}) groups={uid}({self.user})\n"
+        if cmd == "pwd":
+            return self._home() + "\n" if self.cwd == "~" else self.cwd + "\n"
+        if cmd == "cd":
+            target = args[0] if args else "~"
+            if target not in ("~", "/", "/etc", "/tmp", self._home()):
+                return f"-bash: cd: {target}: No such file or directory\n"
+            self.cwd = "~" if target in ("~", self._home()) else target
+            return ""
+        if cmd == "ls":
+            if self.cwd == "/etc" or (args and args[0] == "/etc"):
+                return "centos-release  hostname  os-release  redhat-release\n"
+            return ""
+        if cmd in ("true", ":"):
+            return ""
+        if cmd == "false":
+            return ""
+        if cmd == "clear":
+            return "\x1b[H\x1b[2J"
+        if cmd == "uname":
+            return self._uname(args)
+        if cmd == "cat":
+            if not args:
+                return ""
+            parts = []
+            for name in args:
+                path = name if name.startswith("/") else ("/etc/" + name if self.cwd == "/etc" else name)
+                if path in files:
+                    parts.append(files[path])
+                else:
+                    parts.append(f"cat: {name}: No such file or directory\n")
+            return "".join(parts)
+        return None
+
+    def _home(self) -> str:
+        return "/root" if self.user == "root" else "/home/" + self.user
+
+    def _uname(self, args: list[str]) -> str:
+        fields = {
+            "s": "Linux",
+            "n": self.hostname,
+            "r": KERNEL,
+            "v": KERNEL_VERSION,
+            "m": "x86_64",
+            "p": "x86_64",
+            "i": "x86_64",
+            "o": "GNU/Linux",
+        }
+        flags = "".join(a[1:] for a in args if a.startswith("-") and not a.startswith("--"))
+        if "--all" in args:
+            flags += "a"
+        if not flags:
+            flags = "s"
+        for f in flags:
+            if f != "a" and f not in fields:
+                return f"uname: invalid option -- '{f}'\nTry 'uname --help' for more information.\n"
+        order = "snrvmpio" if "a" in flags else "".join(k for k in "snrvmpio" if k in flags)
+        return " ".join(fields[k] for k in order) + "\n"

@@ -1,0 +1,128 @@
+"""Terminal handling for interactive streams: raw mode and signals that must not leave it raw.
+
+The only module that touches termios. `raw_terminal(fd)` switches a TTY to Go's `term.MakeRaw`
+settings (cfmakeraw) with TCSANOW — TCSAFLUSH would throw away what the user typed ahead — and
+puts the saved settings back on every way out. `exit_signals()` turns SIGTERM and SIGHUP into a
+`Terminated` exception in the main thread, so the `finally` blocks that restore the terminal run;
+the caller re-delivers the signal afterwards (`Terminated.redeliver`) so the parent still sees a
+death by signal, as with virtctl.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Iterator
+
+
+class Terminated(Exception):
+    """A terminating signal arrived; raised in the main thread by the handler of `exit_signals`."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+    def redeliver(self) -> None:
+        """Die of the same signal with its default action (call after all cleanup)."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(self.signum, signal.SIG_DFL)
+        os.kill(os.getpid(), self.signum)
+
+
+def make_raw(attrs: list) -> list:
+    """Go's term.MakeRaw (cfmakeraw) applied to a termios attribute list; returns a new list."""
+    import termios
+
+    iflag, oflag, cflag, lflag, ispeed, ospeed, cc = attrs
+    iflag &= ~(
+        termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP | termios.INLCR | termios.IGNCR
+        | termios.ICRNL | termios.IXON
+    )
+    oflag &= ~termios.OPOST
+    lflag &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.ISIG | termios.IEXTEN)
+    cflag &= ~(termios.CSIZE | termios.PARENB)
+    cflag |= termios.CS8
+    cc = list(cc)
+    cc[termios.VMIN] = 1
+    cc[termios.VTIME] = 0
+    return [iflag, oflag, cflag, lflag, ispeed, ospeed, cc]
+
+
+def is_tty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+class RawMode:
+    """Raw mode on one TTY; `restore()` returns an error text (virtctl prints it) or None."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.saved: list | None = None
+
+    def enter(self) -> None:
+        import termios
+
+        saved = termios.tcgetattr(self.fd)
+        termios.tcsetattr(self.fd, termios.TCSANOW, make_raw(saved))
+        self.saved = saved
+
+    def restore(self) -> str | None:
+        if self.saved is None:
+            return None
+        import termios
+
+        saved, self.saved = self.saved, None
+        try:
+            termios.tcsetattr(self.fd, termios.TCSANOW, saved)
+        except (termios.error, OSError) as exc:
+            return str(exc.args[-1] if exc.args else exc)
+        return None
+
+
+@contextlib.contextmanager
+def raw_terminal(fd: int, enabled: bool = True) -> Iterator[RawMode]:
+    """Raw mode for the block when `enabled` (and fd is a TTY); restored however the block ends.
+
+    A failure to enter raw mode raises `OSError`/`termios.error` (the caller words it as virtctl's
+    `make raw terminal failed: ...`); a failure to restore is printed to stderr like virtctl.
+    """
+    mode = RawMode(fd)
+    if enabled:
+        mode.enter()
+    try:
+        yield mode
+    finally:
+        err = mode.restore()
+        if err:
+            sys.stderr.write(f"failed to restore terminal: {err}\n")
+            sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def exit_signals(signums: tuple[int, ...] | None = None) -> Iterator[None]:
+    """Within the block SIGTERM/SIGHUP raise `Terminated` (main thread only); old handlers come back after."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if signums is None:
+        signums = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated(signum)
+
+    old = {}
+    for s in signums:
+        old[s] = signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
