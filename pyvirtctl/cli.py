@@ -121,8 +121,17 @@ def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict
     runtime.reset()
     _tolerant_streams()
     root = build_root(prog, registry)
+    from pyvirtctl.streams.terminal import Terminated, exit_signals
+
+    terminated: Terminated | None = None
     try:
-        rv = root.main(args=args, prog_name=prog, complete_var=complete_var(argv0), standalone_mode=False)
+        # SIGTERM/SIGHUP unwind the stack like Ctrl+C does, so every `finally` runs (terminal modes,
+        # sockets, child viewers/ssh); the process then dies of the same signal, as virtctl would.
+        with exit_signals():
+            rv = root.main(args=args, prog_name=prog, complete_var=complete_var(argv0), standalone_mode=False)
+    except Terminated as t:
+        terminated = t
+        rv = 128 + t.signum
     except CLIError as e:
         return report(e)
     except _click.exceptions.ClickException as e:  # a conversion click did itself; should not happen
@@ -148,4 +157,8 @@ def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict
                 s.close()
         except Exception:
             pass
+    if terminated is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        terminated.redeliver()
     return rv if isinstance(rv, int) else 0
