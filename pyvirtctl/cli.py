@@ -57,6 +57,57 @@ def report(error: CLIError) -> int:
     return 1
 
 
+INTERNAL_ERROR_PREFIX = "internal error: "
+
+
+def report_internal(error: BaseException) -> int:
+    """An exception no layer turned into a CLIError: print it as one line (PYVIRTCTL_TRACEBACK=1: in full)."""
+    if os.environ.get("PYVIRTCTL_TRACEBACK"):
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+    text = " ".join(str(error).split())
+    print(
+        f"{INTERNAL_ERROR_PREFIX}{type(error).__name__}{': ' + text if text else ''}"
+        " (a pyvirtctl bug; PYVIRTCTL_TRACEBACK=1 shows where)",
+        file=sys.stderr,
+    )
+    sys.stderr.flush()
+    return 1
+
+
+_OUTPUT_ERRORS = "pyvirtctl-output"
+
+
+def _output_errors(exc: UnicodeError) -> tuple[str | bytes, int]:
+    """Undecodable argv bytes (surrogate-escaped) are written back as the bytes they were, like Go
+    does; other characters the terminal's encoding lacks become backslash escapes, never a crash."""
+    import codecs
+
+    if isinstance(exc, UnicodeEncodeError):
+        chunk = exc.object[exc.start : exc.end]
+        if all(0xDC80 <= ord(c) <= 0xDCFF for c in chunk):
+            return codecs.lookup_error("surrogateescape")(exc)
+        return codecs.lookup_error("backslashreplace")(exc)
+    raise exc
+
+
+def _tolerant_streams() -> None:
+    import codecs
+
+    try:
+        codecs.lookup_error(_OUTPUT_ERRORS)
+    except LookupError:
+        codecs.register_error(_OUTPUT_ERRORS, _output_errors)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors=_OUTPUT_ERRORS)
+            except (ValueError, OSError, TypeError):
+                pass
+
+
 def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict | None = None) -> int:
     argv0 = sys.argv[0] if argv0 is None else argv0
     args = sys.argv[1:] if argv is None else list(argv)
@@ -75,9 +126,19 @@ def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict
     from pyvirtctl.app import build_root
 
     runtime.reset()
+    _tolerant_streams()
     root = build_root(prog, registry)
+    from pyvirtctl.streams.terminal import Terminated, exit_signals
+
+    terminated: Terminated | None = None
     try:
-        rv = root.main(args=args, prog_name=prog, complete_var=complete_var(argv0), standalone_mode=False)
+        # SIGTERM/SIGHUP unwind the stack like Ctrl+C does, so every `finally` runs (terminal modes,
+        # sockets, child viewers/ssh); the process then dies of the same signal, as virtctl would.
+        with exit_signals():
+            rv = root.main(args=args, prog_name=prog, complete_var=complete_var(argv0), standalone_mode=False)
+    except Terminated as t:
+        terminated = t
+        rv = 128 + t.signum
     except CLIError as e:
         return report(e)
     except _click.exceptions.ClickException as e:  # a conversion click did itself; should not happen
@@ -90,6 +151,12 @@ def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict
         except OSError:
             pass
         return 1
+    except KeyboardInterrupt:
+        # Ctrl+C outside the streaming commands (which handle it themselves): no traceback; the
+        # shell sees the status a process killed by SIGINT has, like virtctl's
+        return 128 + 2
+    except Exception as e:  # a bug; still one line and exit 1, the traceback only on request
+        return report_internal(e)
     finally:
         try:
             s = runtime._state.get("session")
@@ -97,4 +164,8 @@ def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict
                 s.close()
         except Exception:
             pass
+    if terminated is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        terminated.redeliver()
     return rv if isinstance(rv, int) else 0

@@ -235,7 +235,16 @@ def run_local_client(argv: list[str], extra_env: dict[str, str]) -> None:
             proc = subprocess.Popen(argv, env=env)
         except OSError as e:
             raise CLIError(f'fork/exec {argv[0]}: {e.strerror}') from None
-        rc = proc.wait()
+        try:
+            rc = proc.wait()
+        except BaseException:  # SIGTERM/SIGHUP to us: do not leave the ssh/scp child behind
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            raise
     finally:
         signal.signal(signal.SIGINT, previous)
     if rc != 0:

@@ -1,8 +1,8 @@
 """URL paths of the KubeVirt and Kubernetes APIs (pure string builders, no I/O).
 
 `KV` is the KubeVirt object API, `SUB` the virt-api sub-resource API (`v1` is KubeVirt's
-storage version, which virtctl always uses). Names are DNS-1123 labels, so no escaping is done,
-like virtctl.
+storage version, which virtctl always uses). User-typed names and namespaces go through `segment()`:
+client-go's checks (no `/`, `%`, `.`, `..`) and Go's path escaping.
 """
 
 from __future__ import annotations
@@ -28,14 +28,48 @@ def _join(*parts: str | None) -> str:
     return "/".join(p.strip("/") for p in parts if p)
 
 
+# Go's url.URL.EscapedPath keeps these in a path segment besides letters, digits and `-._~`
+_GO_PATH_SAFE = "$&+,:;=@-._~"
+
+
+def segment(value: str, what: str = "resource name") -> str:
+    """One path segment from a user-typed name or namespace, checked and escaped like client-go.
+
+    client-go refuses `.`, `..` and names containing `/` or `%` (they would change which resource the
+    URL names: `start ../../x` must never reach another path); everything else is percent-escaped, so
+    `?`, `#`, spaces and non-ASCII cannot end the path early.
+    """
+    from urllib.parse import quote  # noqa: PLC0415
+
+    from pyvirtctl.errors import CLIError  # noqa: PLC0415
+
+    if value in (".", ".."):
+        problems = [f"may not be '{value}'"]
+    else:
+        problems = [f"may not contain '{c}'" for c in ("/", "%") if c in value]
+    if problems:
+        from pyvirtctl.goflags import go_quote  # noqa: PLC0415
+
+        raise CLIError(f"invalid {what} {go_quote(value)}: [{' '.join(problems)}]")
+    return quote(value.encode("utf-8", "surrogateescape"), safe=_GO_PATH_SAFE)
+
+
+def _ns(ns: str) -> str:
+    return "namespaces/" + segment(ns, "namespace")
+
+
+def _name(name: str | None) -> str | None:
+    return segment(name) if name else name
+
+
 def kv_path(ns: str | None, resource: str, name: str | None = None) -> str:
     """`/apis/kubevirt.io/v1[/namespaces/{ns}]/{resource}[/{name}]`."""
-    return "/" + _join(KV, f"namespaces/{ns}" if ns else None, resource, name)
+    return "/" + _join(KV, _ns(ns) if ns else None, resource, _name(name))
 
 
 def sub_path(ns: str, resource: str, name: str, sub: str) -> str:
     """`/apis/subresources.kubevirt.io/v1/namespaces/{ns}/{resource}/{name}/{sub}`."""
-    return "/" + _join(SUB, f"namespaces/{ns}", resource, name, sub)
+    return "/" + _join(SUB, _ns(ns), resource, _name(name), sub)
 
 
 def vm_path(ns: str, name: str, sub: str | None = None) -> str:
@@ -66,12 +100,12 @@ def kubevirts_path(ns: str | None = None, name: str | None = None) -> str:
 
 def core_path(ns: str | None, resource: str, name: str | None = None) -> str:
     """`/api/v1[/namespaces/{ns}]/{resource}[/{name}]` (services, persistentvolumeclaims, ...)."""
-    return "/" + _join(CORE, f"namespaces/{ns}" if ns else None, resource, name)
+    return "/" + _join(CORE, _ns(ns) if ns else None, resource, _name(name))
 
 
 def group_path(group: str, version: str, ns: str | None, resource: str, name: str | None = None) -> str:
     """`/apis/{group}/{version}[/namespaces/{ns}]/{resource}[/{name}]` (e.g. CDI datavolumes)."""
-    return "/" + _join("apis", group, version, f"namespaces/{ns}" if ns else None, resource, name)
+    return "/" + _join("apis", group, version, _ns(ns) if ns else None, resource, _name(name))
 
 
 SUBRESOURCES_GROUP_PATH = f"/apis/{SUB_GROUP}"
@@ -96,9 +130,11 @@ def encode_query(query: Mapping[str, object] | Iterable[tuple[str, object]] | No
         for v in values:
             text = ("true" if v else "false") if isinstance(v, bool) else str(v)
             grouped.setdefault(str(key), []).append(text)
-    return "&".join(
-        f"{quote_plus(k, safe='')}={quote_plus(v, safe='')}" for k in sorted(grouped) for v in grouped[k]
-    )
+    def q(text: str) -> str:
+        # argv bytes that are not UTF-8 arrive surrogate-escaped: send the original bytes, as Go would
+        return quote_plus(text.encode("utf-8", "surrogateescape"), safe="")
+
+    return "&".join(f"{q(k)}={q(v)}" for k in sorted(grouped) for v in grouped[k])
 
 
 CDI = "/apis/cdi.kubevirt.io/v1beta1"
@@ -107,8 +143,8 @@ EXPORT = "/apis/export.kubevirt.io/v1"
 
 def kv_collection(namespace: str | None, plural: str) -> str:
     """A kubevirt.io collection, namespaced or across all namespaces (namespace None)."""
-    return f"{KV}/namespaces/{namespace}/{plural}" if namespace is not None else f"{KV}/{plural}"
+    return f"{KV}/{_ns(namespace)}/{plural}" if namespace is not None else f"{KV}/{plural}"
 
 
 def core_collection(namespace: str | None, plural: str) -> str:
-    return f"{CORE}/namespaces/{namespace}/{plural}" if namespace is not None else f"{CORE}/{plural}"
+    return f"{CORE}/{_ns(namespace)}/{plural}" if namespace is not None else f"{CORE}/{plural}"

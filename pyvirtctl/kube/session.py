@@ -71,9 +71,45 @@ class Response:
         self.url = url
 
     def json(self) -> Any:
+        """The body as a JSON object; an empty, non-JSON or non-object body is an ApiError.
+
+        Every caller reads an object (an API resource, a list, a Status), so anything else would
+        only fail later with a Python error. Wording: client-go's `0-length response ...` for an empty
+        body; an HTML page (a proxy's or a login portal's, kubevirt/kubevirt#6578) is named as such.
+        """
         import json  # noqa: PLC0415
 
-        return json.loads(self.body) if self.body else None
+        from pyvirtctl.kube.status import PROXY_ADVICE, html_summary, is_html  # noqa: PLC0415
+
+        if not self.body:
+            raise ApiError(
+                f"0-length response with status code: {self.status} and content type: {self.content_type}",
+                self.status,
+            )
+        if is_html(self.body, self.content_type):
+            raise ApiError(
+                f"the server answered {self.url or 'the request'} with an HTML page"
+                f" ({go_json_quote(html_summary(self.body))}) instead of JSON: {PROXY_ADVICE}",
+                self.status,
+                body=self.body,
+            )
+        try:
+            obj = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise ApiError(
+                f"couldn't decode the server's answer to {self.url or 'the request'} as JSON:"
+                f" {detail} (content type {self.content_type or 'unknown'!s})",
+                self.status,
+                body=self.body,
+            ) from None
+        if not isinstance(obj, dict):
+            raise ApiError(
+                f"json: cannot unmarshal {_json_kind(obj)} into an object (answer to {self.url or 'the request'})",
+                self.status,
+                body=self.body,
+            )
+        return obj
 
     @property
     def content_type(self) -> str:
@@ -81,6 +117,37 @@ class Response:
 
     def __repr__(self) -> str:
         return f"Response(status={self.status}, {len(self.body)} bytes)"
+
+
+def go_json_quote(text: str) -> str:
+    from pyvirtctl.kube.status import go_quote  # noqa: PLC0415
+
+    return go_quote(text)
+
+
+def _json_kind(obj: Any) -> str:
+    if isinstance(obj, list):
+        return "array"
+    if isinstance(obj, str):
+        return "string"
+    if isinstance(obj, bool):
+        return "bool"
+    if isinstance(obj, int | float):
+        return "number"
+    return "null"
+
+
+UNAUTHORIZED_HINT = (
+    " (the API server rejected the credentials: the token or client certificate may have expired"
+    " or belong to another cluster; log in again or check the user in the kubeconfig)"
+)
+
+
+def credentials_hint(status: int, message: str) -> str:
+    """A 401 says only `Unauthorized`; add what the user can do about it."""
+    if status == 401 and "log in again" not in message:
+        return message + UNAUTHORIZED_HINT
+    return message
 
 
 def go_method(method: str) -> str:
@@ -305,7 +372,7 @@ class Session:
             name=name,
             group=group,
         )
-        raise ApiError(message, resp.status, reason, resp.body)
+        raise ApiError(credentials_hint(resp.status, message), resp.status, reason, resp.body)
 
     def _timeout(self, timeout: float | None, streaming: bool = False) -> Any:
         import urllib3  # noqa: PLC0415
@@ -418,7 +485,7 @@ class Session:
             if not 200 <= r.status <= 206:
                 body = r.read()
                 reason, message = error_reason(r.status, body, r.headers.get("Content-Type", ""), verb="GET")
-                raise ApiError(message, r.status, reason, body)
+                raise ApiError(credentials_hint(r.status, message), r.status, reason, body)
             buf = b""
             try:
                 for chunk in r.stream(8192, decode_content=True):
@@ -663,7 +730,10 @@ def _tls_verify_text(e: ssl.SSLCertVerificationError, url: str, config: ClusterC
             text = f"x509: certificate is valid for {', '.join(names)}, not {host}"
         else:
             text = f"x509: certificate is not valid for {host}"
-        return f"tls: failed to verify certificate: {text}; use --tls-server-name to check another name"
+        return (
+            f"tls: failed to verify certificate: {text}; use --tls-server-name to check another name"
+            " (or --certificate-authority for the right CA, or --insecure-skip-tls-verify)"
+        )
     if code in (9, 10) or "expired" in str(e) or "not yet valid" in str(e):
         return (
             "tls: failed to verify certificate: x509: certificate has expired or is not yet valid" + _TLS_HINT

@@ -68,21 +68,24 @@ def generic_text(
 ) -> tuple[str, str]:
     """(reason, message) of client-go's NewGenericServerResponse for an unexpected answer."""
     server_message = "unknown"
-    if _media_type(content_type).startswith("text/"):
+    html = is_html(body, content_type)
+    if html:
+        server_message = html_summary(body)
+    elif _media_type(content_type).startswith("text/"):
         server_message = body[:_MAX_UNSTRUCTURED_BODY].decode("utf-8", "replace").strip()
     reason = "Unknown"
     message = f"the server responded with the status code {status} but did not return more information"
     if status in _GENERIC:
         reason, message = _GENERIC[status]
     elif status == 403:
-        reason, message = "Forbidden", server_message
+        reason, message = "Forbidden", _one_line(server_message)
     elif status == 406:
         reason = "NotAcceptable"
-        message = server_message
+        message = _one_line(server_message)
         if not server_message or server_message == "unknown":
             message = "the server was unable to respond with a content type that the client supports"
     elif status == 415:
-        reason, message = "UnsupportedMediaType", server_message
+        reason, message = "UnsupportedMediaType", _one_line(server_message)
     elif status >= 500:
         reason = "InternalError"
         message = (
@@ -93,7 +96,57 @@ def generic_text(
     if resource:
         qualified = resource if "." in resource or not group else f"{resource}.{group}"
         message += f" ({verb.lower()} {qualified} {name})" if name else f" ({verb.lower()} {qualified})"
+    if html:
+        message += HTML_HINT
     return reason, message
+
+
+# An HTML page is never an API server's answer: it comes from a proxy, a load balancer, an ingress or a
+# login portal in between (kubevirt/kubevirt#6578). client-go quotes the whole page; we quote its title
+# and say where it came from.
+PROXY_ADVICE = (
+    "a proxy, load balancer or login page is answering instead of the Kubernetes API; check the server URL"
+    " and the proxy settings (--proxy-url, HTTPS_PROXY, NO_PROXY)"
+)
+HTML_HINT = f" (the answer was an HTML page: {PROXY_ADVICE})"
+_MAX_HTML_SUMMARY = 200
+
+
+def is_html(body: bytes, content_type: str) -> bool:
+    """True for an HTML page (by Content-Type, or by its first bytes when the type says nothing useful)."""
+    media = _media_type(content_type)
+    if media in ("text/html", "application/xhtml+xml"):
+        return True
+    if media and media != "text/plain" and media != "application/octet-stream":
+        return False
+    head = body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
+
+def html_summary(body: bytes) -> str:
+    """The page's <title> (or else its first heading, or its text), on one short line."""
+    import html as htmllib  # noqa: PLC0415
+    import re  # noqa: PLC0415
+
+    text = body[: 64 * 1024].decode("utf-8", "replace")
+    for pattern in (r"<title[^>]*>(.*?)</title>", r"<h1[^>]*>(.*?)</h1>"):
+        m = re.search(pattern, text, re.IGNORECASE | re.DOTALL)
+        if m:
+            found = _one_line(htmllib.unescape(re.sub(r"<[^>]+>", " ", m.group(1))))
+            if found:
+                return _shorten(found)
+    stripped = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.IGNORECASE | re.DOTALL)
+    stripped = _one_line(htmllib.unescape(re.sub(r"<[^>]+>", " ", stripped)))
+    return _shorten(stripped) if stripped else "unknown"
+
+
+def _one_line(text: str) -> str:
+    """Whitespace (newlines included) collapsed: an error is printed as one line."""
+    return " ".join(text.split())
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _MAX_HTML_SUMMARY else text[: _MAX_HTML_SUMMARY - 3] + "..."
 
 
 def error_reason(

@@ -6,6 +6,8 @@ A fault spec (JSON):
    "status": 503, "message": "...", "seconds": 2, "bytes": 1000, "times": 1}
 `match` fields are all optional (missing = any); `path_regex` is searched in the request path.
 `times` limits how often the fault fires (default: unlimited).
+`reset` drops the connection before answering; with `bytes` it first sends the status line, headers
+and that many bytes of a longer body (a reset mid-response).
 """
 
 from __future__ import annotations

@@ -428,6 +428,17 @@ async def _apply_fault(sim: Simulator, request: web.Request, route: Route | None
     if f.action == "empty":
         return web.Response(body=b"", status=int(spec.get("status", 200)), content_type="application/json")
     if f.action == "reset":
+        partial = spec.get("bytes")
+        if partial:
+            # mid-response: the status line, headers promising a longer body, `bytes` of it, then the cut
+            body = (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","message":"'
+                    + b"x" * int(partial) + b'"}')
+            resp = web.StreamResponse(status=int(spec.get("status", 200)),
+                                      headers={"Content-Type": "application/json",
+                                               "Content-Length": str(len(body) + 4096)})
+            await resp.prepare(request)
+            await resp.write(body[: int(partial)])
+            await asyncio.sleep(0.05)
         if request.transport is not None:
             request.transport.abort()
         raise _Aborted()

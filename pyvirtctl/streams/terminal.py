@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 
 
-class Terminated(Exception):
+class Terminated(BaseException):  # like KeyboardInterrupt: `except Exception` must not swallow it
     """A terminating signal arrived; raised in the main thread by the handler of `exit_signals`."""
 
     def __init__(self, signum: int) -> None:

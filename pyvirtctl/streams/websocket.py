@@ -414,7 +414,14 @@ def open_subresource(
     query: Sequence[tuple[str, str]] | None = None,
     timeout: float | None = HANDSHAKE_TIMEOUT,
 ) -> Conn:
-    """Open `path` (e.g. vmi_path(ns, name, "console") under subresources.kubevirt.io) as a websocket."""
+    """Open `path` (e.g. vmi_path(ns, name, "console") under subresources.kubevirt.io) as a websocket.
+
+    A --request-timeout shorter than the handshake deadline also bounds the handshake (the stream
+    itself, once open, is never timed out).
+    """
+    limit = getattr(getattr(session, "config", None), "timeout", None)
+    if limit and (timeout is None or limit < timeout):
+        timeout = float(limit)
     return connect(dial_target(session, path, query), timeout)
 
 

@@ -370,7 +370,9 @@ def test_version_skew_hint(sim, cli):
 def test_wrong_token_is_401(sim, cli):
     r = cli("start", "testvm", "--token", "wrong")
     assert r.returncode == 1
-    assert r.stderr.rstrip("\n").splitlines()[-1] == "Error starting VirtualMachine Unauthorized"
+    from pyvirtctl.kube.session import UNAUTHORIZED_HINT
+
+    assert r.stderr.rstrip("\n").splitlines()[-1] == "Error starting VirtualMachine Unauthorized" + UNAUTHORIZED_HINT
 
 
 def test_unreachable_server(sim, cli):
