@@ -209,12 +209,25 @@ _BULK_SUMMARY = re.compile(r"^\d+ of \d+ \S+ failed to \S.*$")
 
 
 # Error texts that are several lines by design (virtctl prints them the same way)
+def _is_log_line(line: str) -> bool:
+    import json
+
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(entry, dict) and entry.get("component") == "portforward" and "level" in entry
+
+
 def error_lines_ok(err: str) -> bool:
     """stderr of a failed run: exactly one non-empty line, or one of virtctl's multi-line forms."""
     if not err.endswith("\n"):
         return False
     text = err[:-1]
     lines = text.split("\n")
+    # virtctl's JSON log lines (reset/soft-reboot info, the guestosinfo error log) precede the error line
+    while len(lines) > 1 and _is_log_line(lines[0]):
+        lines = lines[1:]
     if len(lines) == 1:
         return bool(lines[0].strip())
     # cobra's suggestions: `unknown command "x" for "p"` + blank + `Did you mean this?` + tab lines + blank
