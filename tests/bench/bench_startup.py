@@ -65,10 +65,11 @@ def main() -> int:
         results.append((bl.measure("error: unknown flag", lambda i: bl.cli_argv("start", "--nope"), n, env),
                         ref, ""))
         tab_cmd = bl.cli_env(home, {"XDG_CACHE_HOME": cache, "_PYVIRTCTL_COMPLETE": "complete_bash",
-                                     "COMP_WORDS": "pyvirtctl st", "COMP_CWORD": "1"})
+                                     "COMP_LINE": "pyvirtctl st", "COMP_POINT": "12"})
         results.append((bl.measure("TAB: subcommand (`st`)", lambda i: bl.cli_argv(), n, tab_cmd), None,
                         "<= 150 ms"))
-        tab_vm = dict(comp_env, COMP_WORDS=f"pyvirtctl --kubeconfig {tab_kc} start -n tab ", COMP_CWORD="5")
+        tab_line = f"pyvirtctl --kubeconfig {tab_kc} start -n tab "
+        tab_vm = dict(comp_env, COMP_LINE=tab_line, COMP_POINT=str(len(tab_line)))
         vm_stats = bl.measure(f"TAB: {TAB_VMS} VM names (cold cache)", lambda i: bl.cli_argv(), n, tab_vm,
                               before=clear_cache)
         results.append((vm_stats, None, "<= 150 ms"))
@@ -96,10 +97,11 @@ def main() -> int:
             ("--help", ["--help"], None),
             ("start --help", ["start", "--help"], None),
             ("version --client", ["version", "--client"], None),
-            ("TAB: subcommand", [], {"_PYVIRTCTL_COMPLETE": "complete_bash", "COMP_WORDS": "pyvirtctl st",
-                                     "COMP_CWORD": "1"}),
-            ("TAB: VM names", [], {"_PYVIRTCTL_COMPLETE": "complete_bash", "COMP_CWORD": "5",
-                                   "COMP_WORDS": f"pyvirtctl --kubeconfig {tab_kc} start -n tab "}),
+            ("TAB: subcommand", [], {"_PYVIRTCTL_COMPLETE": "complete_bash", "COMP_LINE": "pyvirtctl st",
+                                     "COMP_POINT": "12"}),
+            ("TAB: VM names", [], {"_PYVIRTCTL_COMPLETE": "complete_bash",
+                                   "COMP_LINE": f"pyvirtctl --kubeconfig {tab_kc} start -n tab ",
+                                   "COMP_POINT": str(len(f"pyvirtctl --kubeconfig {tab_kc} start -n tab "))}),
         ):
             bl.print_import_profile(label, bl.import_profile(tail, dict(env, **(extra or {}))))
         return 0

@@ -75,9 +75,17 @@ def test_root_help_stays_light(tmp_path: Path) -> None:
 
 
 def test_completion_request_stays_light(tmp_path: Path) -> None:
-    modules, _ = loaded_modules(tmp_path, [], env={"_PYVIRTCTL_COMPLETE": "complete_bash",
-                                                  "COMP_WORDS": "pyvirtctl st", "COMP_CWORD": "1"})
-    assert "pyvirtctl.app" in modules
+    modules, output = loaded_modules(tmp_path, [], env={"_PYVIRTCTL_COMPLETE": "complete_bash",
+                                                       "COMP_LINE": "pyvirtctl st", "COMP_POINT": "12"})
+    assert "start" in output and "stop" in output
+    assert heavy(modules) == []
+
+
+def test_vm_name_completion_stays_light(tmp_path: Path, sim_kubeconfig: str) -> None:
+    line = f"pyvirtctl --kubeconfig {sim_kubeconfig} start "
+    modules, output = loaded_modules(tmp_path, [], env={"_PYVIRTCTL_COMPLETE": "complete_bash",
+                                                       "COMP_LINE": line, "COMP_POINT": str(len(line))})
+    assert "budget" in output
     assert heavy(modules) == []
 
 
