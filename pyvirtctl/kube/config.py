@@ -264,6 +264,26 @@ def _resolve(base: str, value: Any) -> str:
     return os.path.join(base, text)
 
 
+def _parse_yaml(data: bytes, path: str) -> Any:
+    """The kubeconfig document: the fast reader for plain block YAML, PyYAML for everything else."""
+    if not data.strip():
+        return {}
+    from pyvirtctl.kube import miniyaml  # noqa: PLC0415
+
+    try:
+        return miniyaml.load(data.decode("ascii"))
+    except (UnicodeDecodeError, miniyaml.Unsupported):
+        pass
+    import yaml  # noqa: PLC0415 - only for kubeconfigs outside the fast reader's subset
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(data, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        detail = str(exc).replace("\n", " ")
+        raise ConfigError(f'error loading config file "{path}": {detail}') from None
+
+
 def load_kubeconfig_file(path: str) -> RawKubeconfig:
     """Read one kubeconfig file; relative paths in it are made absolute against its directory."""
     try:
@@ -273,13 +293,7 @@ def load_kubeconfig_file(path: str) -> RawKubeconfig:
         raise ConfigError(
             f'error loading config file "{path}": {_os_error_text("open", path, exc)}'
         ) from None
-    import yaml  # noqa: PLC0415 - only needed when a kubeconfig exists
-
-    try:
-        doc = yaml.safe_load(data) if data.strip() else {}
-    except yaml.YAMLError as exc:
-        detail = str(exc).replace("\n", " ")
-        raise ConfigError(f'error loading config file "{path}": {detail}') from None
+    doc = _parse_yaml(data, path)
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
