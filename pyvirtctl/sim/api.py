@@ -182,11 +182,55 @@ def list_objects(sim: Simulator, request: web.Request, route: Route, res: Resour
             meta["continue"] = base64.urlsafe_b64encode(str(end).encode()).decode()
             meta["remainingItemCount"] = len(items) - end
         items = items[start:end]
+    if "as=Table" in request.headers.get("Accept", ""):
+        return json_response(as_table(res, items, meta))
     if not res.is_crd:
         for it in items:
             it.pop("apiVersion", None)
             it.pop("kind", None)
     return json_response({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": meta, "items": items})
+
+
+# additionalPrinterColumns of KubeVirt's CRDs (name, JSON path in the object, type)
+_PRINTER_COLUMNS: dict[str, list[tuple[str, str, str]]] = {
+    "VirtualMachine": [("Age", "metadata.creationTimestamp", "date"), ("Status", "status.printableStatus", "string"),
+                       ("Ready", "status.conditions[Ready].status", "string")],
+    "VirtualMachineInstance": [("Age", "metadata.creationTimestamp", "date"), ("Phase", "status.phase", "string"),
+                               ("IP", "status.interfaces[0].ipAddress", "string"),
+                               ("NodeName", "status.nodeName", "string"),
+                               ("Ready", "status.conditions[Ready].status", "string")],
+}
+
+
+def _column(obj: dict, path: str) -> Any:
+    cur: Any = obj
+    for part in path.split("."):
+        key, _, index = part.partition("[")
+        cur = (cur or {}).get(key) if isinstance(cur, dict) else None
+        if index:
+            index = index.rstrip("]")
+            if index.isdigit():
+                cur = cur[int(index)] if isinstance(cur, list) and len(cur) > int(index) else None
+            else:
+                cur = next((c for c in cur or [] if isinstance(c, dict) and c.get("type") == index), None)
+    return cur if cur is not None else ""
+
+
+def as_table(res: Resource, items: list[dict], meta: dict) -> dict:
+    """A meta.k8s.io/v1 Table, as kube-apiserver serves `Accept: application/json;as=Table` (server-side
+    printing with the CRD's printer columns; rows carry PartialObjectMetadata)."""
+    columns = [("Name", "metadata.name", "string")] + _PRINTER_COLUMNS.get(res.kind, [
+        ("Created At", "metadata.creationTimestamp", "date")])
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": meta.get("resourceVersion", "")},
+        "columnDefinitions": [{"name": n, "type": t, "format": "name" if n == "Name" else "", "description": "",
+                               "priority": 0} for n, _, t in columns],
+        "rows": [{"cells": [_column(it, path) for _, path, _ in columns],
+                  "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                             "metadata": it.get("metadata", {})}} for it in items],
+    }
 
 
 async def watch(sim: Simulator, request: web.Request, route: Route, res: Resource) -> web.StreamResponse:
