@@ -193,6 +193,7 @@ def list_objects(sim: Simulator, request: web.Request, route: Route, res: Resour
 
 # additionalPrinterColumns of KubeVirt's CRDs (name, JSON path in the object, type)
 _PRINTER_COLUMNS: dict[str, list[tuple[str, str, str]]] = {
+    "Namespace": [("Status", "status.phase", "string"), ("Age", "metadata.creationTimestamp", "date")],
     "VirtualMachine": [("Age", "metadata.creationTimestamp", "date"), ("Status", "status.printableStatus", "string"),
                        ("Ready", "status.conditions[Ready].status", "string")],
     "VirtualMachineInstance": [("Age", "metadata.creationTimestamp", "date"), ("Phase", "status.phase", "string"),
