@@ -31,14 +31,24 @@ def global_flags(ctx: Any) -> GlobalFlags:
     return GlobalFlags.from_params(root_params(ctx))
 
 
-def session(ctx: Any) -> Session:
-    """The run's Session (client + namespace), built on first use; raises ConfigError like virtctl."""
+def session(ctx: Any, error_prefix: str = "") -> Session:
+    """The run's Session (client + namespace), built on first use.
+
+    A client that cannot be built raises ConfigError like virtctl; `error_prefix` is the command's
+    wording for it (`cannot obtain KubeVirt client: ` in console/expose/vnc, capitalised in pause).
+    """
     cached = _state.get("session")
     if cached is not None:
         return cached
+    from pyvirtctl.errors import ConfigError
     from pyvirtctl.kube.session import Session
 
-    s = Session.from_flags(global_flags(ctx))
+    try:
+        s = Session.from_flags(global_flags(ctx))
+    except ConfigError as e:
+        if error_prefix:
+            raise e.wrap(error_prefix) from None
+        raise
     _state["session"] = s
     return s
 

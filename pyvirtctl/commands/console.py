@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from pyvirtctl.completion import complete_vmi_names
-from pyvirtctl.errors import ApiError, CLIError, ConfigError
+from pyvirtctl.errors import ApiError, CLIError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube.paths import vmi_path
 from pyvirtctl.kube.request import Request
@@ -154,10 +154,7 @@ def run_console(o: ConsoleOptions, s: Any) -> int:
 
 
 def _client(ctx: typer.Context) -> Any:
-    try:
-        return session(ctx)
-    except ConfigError as e:
-        raise e.wrap("cannot obtain KubeVirt client: ") from None
+    return session(ctx, error_prefix="cannot obtain KubeVirt client: ")
 
 
 @go_command(

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from pyvirtctl import completion as comp
-from pyvirtctl.errors import CLIError, ConfigError
+from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube.paths import CORE, KV
 from pyvirtctl.kube.request import Request
@@ -308,10 +308,7 @@ def run_expose(o: ExposeOptions, flags: ServiceFlags, s: Any, io: IO) -> None:
 
 
 def _client(ctx: typer.Context) -> Any:
-    try:
-        return session(ctx)
-    except ConfigError as e:
-        raise e.wrap("cannot obtain KubeVirt client: ") from None
+    return session(ctx, error_prefix="cannot obtain KubeVirt client: ")
 
 
 @go_command(

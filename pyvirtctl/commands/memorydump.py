@@ -30,7 +30,7 @@ from typing import IO, Annotated, Any
 import typer
 
 from pyvirtctl import completion as comp
-from pyvirtctl.errors import ApiError, CLIError, ConfigError
+from pyvirtctl.errors import ApiError, CLIError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube.paths import CDI, CORE, EXPORT, vm_path, vmi_path
 from pyvirtctl.kube.request import Request
@@ -595,10 +595,7 @@ def memory_dump_cmd(
         str, typer.Option("--output", help="Specifies the output path of the memory dump to be downloaded.")
     ] = "",
 ) -> None:
-    try:
-        s = session(ctx)
-    except ConfigError as e:
-        raise e.wrap("cannot obtain KubeVirt client: ") from None
+    s = session(ctx, error_prefix="cannot obtain KubeVirt client: ")
     o = DumpOptions(
         names[0], names[1], claim_name=claim_name, create_claim=create_claim_flag, port_forward=port_forward,
         format=format, local_port=local_port, storage_class=storage_class, access_mode=access_mode, output=output,

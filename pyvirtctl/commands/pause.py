@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,7 +18,7 @@ from pyvirtctl.commands.bulk import (
 )
 from pyvirtctl.commands.vm import DRY_RUN_HELP, DRY_RUN_LINE
 from pyvirtctl.completion import complete_pause_args
-from pyvirtctl.errors import ApiError, CLIError, ConfigError
+from pyvirtctl.errors import ApiError, CLIError
 from pyvirtctl.goflags import go_command
 from pyvirtctl.kube.paths import vm_path, vmi_path
 from pyvirtctl.kube.request import Request
@@ -115,11 +115,8 @@ def run_unpause(o: PauseOptions, s, io: IO) -> None:
     io.print(f"VMI {target} was scheduled to unpause")
 
 
-def _client(ctx: typer.Context):
-    try:
-        return session(ctx)
-    except ConfigError as e:
-        raise e.wrap("Cannot obtain KubeVirt client: ") from None
+def _client(ctx: typer.Context) -> Any:
+    return session(ctx, error_prefix="Cannot obtain KubeVirt client: ")
 
 
 def _pause_like(ctx: typer.Context, verb: str, args: list[str], dry_run: bool, selector: str, all_vms: bool,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from pyvirtctl import log
 from pyvirtctl.completion import complete_vmi_names
-from pyvirtctl.errors import ConfigError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube.paths import vmi_path
 from pyvirtctl.kube.request import Request
@@ -23,11 +22,8 @@ def soft_reboot_request(namespace: str, name: str) -> Request:
     return Request("PUT", vmi_path(namespace, name, "softreboot"))
 
 
-def _client(ctx: typer.Context):
-    try:
-        return session(ctx)
-    except ConfigError as e:
-        raise e.wrap("Cannot obtain KubeVirt client: ") from None
+def _client(ctx: typer.Context) -> Any:
+    return session(ctx, error_prefix="Cannot obtain KubeVirt client: ")
 
 
 @go_command(

@@ -30,7 +30,7 @@ import typer
 from pyvirtctl import completion as comp
 from pyvirtctl import log
 from pyvirtctl.completion import complete_vmi_names
-from pyvirtctl.errors import CLIError, ConfigError
+from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube.paths import vmi_path
 from pyvirtctl.kube.request import Request
@@ -373,10 +373,7 @@ def run_screenshot(s: Any, name: str, file: str, move_cursor: bool) -> None:
 
 
 def _client(ctx: typer.Context) -> Any:
-    try:
-        return session(ctx)
-    except ConfigError as e:
-        raise e.wrap("cannot obtain KubeVirt client: ") from None
+    return session(ctx, error_prefix="cannot obtain KubeVirt client: ")
 
 
 @go_command(
