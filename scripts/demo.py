@@ -33,7 +33,7 @@ def step(env: dict, title: str, args: list[str], stdin: str | None = None, expec
         print(f"\n{BOLD}# {title}{RESET}")
     shown = " ".join(shlex.quote(a) for a in args)
     if stdin is not None:
-        print(f"{BOLD}$ printf {shlex.quote(stdin)} | pyvirtctl {shown}{RESET}")
+        print(f"{BOLD}$ printf '{stdin.encode('unicode_escape').decode()}' | pyvirtctl {shown}{RESET}")
     else:
         print(f"{BOLD}$ pyvirtctl {shown}{RESET}")
     r = subprocess.run([sys.executable, "-m", "pyvirtctl", *args], env=env, input=stdin, text=True,
@@ -71,7 +71,7 @@ def main() -> int:
                       "--target-port", "8100"])
             if "console" in COMMANDS:
                 step(env, "A scripted session on the serial console (Ctrl+] ends an interactive one)",
-                     ["console", "centos7-1905"], stdin="root\n123456\nhostname\nuname -a\nexit\n")
+                     ["console", "centos7-1905"], stdin="\nroot\n123456\nhostname\nuname -a\nexit\n")
             step(env, "Live-migrate it to another node and wait for the migration",
                  ["migrate", "centos7-1905", "--wait"])
             step(env, "Pause and unpause", ["pause", "vm", "centos7-1905", "--wait"])
