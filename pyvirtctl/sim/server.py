@@ -360,7 +360,7 @@ def _log_entry(request: web.Request, body: bytes) -> dict:
             parsed = json.loads(body)
         except ValueError:
             parsed = body.decode("utf-8", "replace")
-    return {"method": request.method, "path": request.path, "query": request.query_string,
+    return {"method": request.method, "path": request.path, "query": request.raw_path.partition("?")[2],
             "headers": headers, "body": parsed, "status": None}
 
 

@@ -241,6 +241,7 @@ def test_migrate_cancel_deletes_the_running_migration(slow, cli):
         ("DELETE", f"{KV}/virtualmachineinstancemigrations/testvm-migration"),
     ]
     assert parse_qsl(calls[0]["query"]) == [("labelSelector", "kubevirt.io/vmi-name==testvm")]
+    assert calls[0]["query"] == "labelSelector=kubevirt.io%2Fvmi-name%3D%3Dtestvm"  # Go's url.Values.Encode
     assert calls[1]["body"] == {"kind": "DeleteOptions", "apiVersion": "kubevirt.io/v1"}
     assert calls[1]["headers"]["content-type"] == "application/json"
 
