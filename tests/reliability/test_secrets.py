@@ -100,7 +100,8 @@ def secrets_setup(_sim_process, tmp_path_factory):
     return sim, root, kc, secrets
 
 
-def _run(root: Path, kc: Path, argv: list[str], timeout: float = 30) -> tuple[subprocess.CompletedProcess, list[Path]]:
+def _run(root: Path, kc: Path, argv: list[str], timeout: float = 30,
+         stdin: str = "") -> tuple[subprocess.CompletedProcess, list[Path]]:
     home, work, tmp = root / "home", root / "work", root / "tmp"
     for d in (home, work, tmp):
         d.mkdir(exist_ok=True)
@@ -109,7 +110,8 @@ def _run(root: Path, kc: Path, argv: list[str], timeout: float = 30) -> tuple[su
            "LANG": "C.UTF-8", "PYTHONPATH": REPO_ROOT, "PYTHONDONTWRITEBYTECODE": "1",
            "PYVIRTCTL_TRACEBACK": "1"}  # the most talkative error path too
     r = subprocess.run([sys.executable, "-m", "pyvirtctl", "--kubeconfig", str(kc), "--v=10", *argv],
-                       capture_output=True, text=True, env=env, cwd=work, timeout=timeout,
+                       capture_output=True, text=True, errors="replace", env=env, cwd=work, timeout=timeout,
+                       input=stdin,
                        preexec_fn=lambda: os.umask(0))
     after = {p for d in (home, work, tmp) for p in d.rglob("*")}
     return r, sorted(after - before)
@@ -199,3 +201,39 @@ def test_client_key_temp_files_do_not_outlive_the_run(secrets_setup, fresh_vm):
     r, files = _run(root, kc, ["--context", "cert", "list"])
     assert r.returncode == 0, r.stderr
     assert [f for f in files if (root / "tmp") in f.parents] == []
+
+
+@pytest.fixture
+def running_vm(secrets_setup):
+    sim = secrets_setup[0]
+    sim.reset()
+    sim.apply({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
+               "metadata": {"name": VM, "namespace": "default"},
+               "spec": {"runStrategy": "Always", "template": {"spec": {"domain": {"devices": {}}}}}})
+    assert sim.wait_for("VirtualMachineInstance", "default", VM,
+                        lambda o: o and o.get("status", {}).get("phase") == "Running")
+    return sim
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "code"),
+    [
+        (["console", VM, "--timeout=0"], "\nroot\n123456\nexit\n", 0),
+        (["vnc", "screenshot", VM, "-f", "shot.png"], "", 0),
+        (["vnc", "screenshot", VM, "-f", "-"], "", 0),
+        (["port-forward", "--stdio=true", f"vmi/{VM}/default", "22"], "", 1),  # no service behind port 22
+        (["--context", "basic", "console", VM, "--timeout=0"], "", 1),
+        (["--context", "cert", "console", VM, "--timeout=0"], "\n", 0),
+    ],
+    ids=lambda a: " ".join(a) if isinstance(a, list) else None,
+)
+def test_no_secret_in_streaming_commands(secrets_setup, running_vm, argv, stdin, code):
+    """Streams at --v=10 too: the websocket handshake carries the same credentials as REST."""
+    _, root, kc, secrets = secrets_setup
+    r, files = _run(root, kc, argv, stdin=stdin)
+    assert r.returncode == code, r.stderr
+    _check(secrets, argv, r, files)
+    if argv[1:2] == ["screenshot"] and argv[-1] != "-":
+        shot = root / "work" / "shot.png"
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    RUNS.append(1)
