@@ -200,7 +200,7 @@ class Controllers:
         for dv in self.store.list(self.sim.res("DataVolume")):
             self.reconcile_dv(dv)
         self.collect_garbage()
-        for vm in self.store.list(self.VM):
+        for vm in self.store.list(self.VM, copy=False):  # read-only: it writes through store.mutate
             self.update_vm_status(vm)
 
     # ------------------------------------------------------------------------------------------

@@ -254,7 +254,8 @@ class Store:
         return self.present(res, obj) if obj is not None else None
 
     def list(self, res: Resource, ns: str | None = None, label_selector: str = "",
-             field_selector: str = "") -> list[dict]:
+             field_selector: str = "", copy: bool = True) -> list[dict]:
+        """Matching objects as served (copies); `copy=False` hands out the stored dicts for read-only passes."""
         labels = parse_label_selector(label_selector) if label_selector else []
         fields = parse_field_selector(field_selector) if field_selector else []
         out = []
@@ -265,7 +266,7 @@ class Store:
                 continue
             md = obj.get("metadata", {})
             if match_labels(md.get("labels"), labels) and match_fields(obj, fields):
-                out.append(self.present(res, obj))
+                out.append(self.present(res, obj) if copy else obj)
         return out
 
     def all_objects(self) -> list[tuple[Resource, dict]]:
