@@ -186,12 +186,15 @@ class Controllers:
 
     # -- everything
     def reconcile_all(self) -> None:
-        for vm in self.store.list(self.VM):
+        # The VM and VMI passes read the stored objects without copying them (they run after every
+        # burst of writes, over every object): each reconcile_* only reads its argument and writes
+        # through store.mutate/create/delete, which work on copies.
+        for vm in self.store.list(self.VM, copy=False):
             try:
                 self.reconcile_vm(vm)
             except ValueError:
                 pass
-        for vmi in self.store.list(self.VMI):
+        for vmi in self.store.list(self.VMI, copy=False):
             self.reconcile_vmi(vmi)
         for mig in self.store.list(self.VMIM):
             self.reconcile_migration(mig)
