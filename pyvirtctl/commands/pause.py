@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -193,43 +194,32 @@ class _Capture(IO):
         return "\n".join(self.lines)
 
 
-@go_command(
-    "pause",
-    use="pause vm|vmi (VM)|(VMI)",
-    short="Pause a virtual machine",
-    long=PAUSE_LONG,
-    example="  # Pause a virtualmachine called 'myvm':\n  {{ProgramName}} pause vm myvm",
-)
-def pause_cmd(
-    ctx: typer.Context,
-    args: Annotated[list[str] | None, typer.Argument(autocompletion=complete_pause_args)] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
-    selector: SelectorOpt = "",
-    all_vms: AllOpt = False,
-    all_namespaces: AllNamespacesOpt = False,
-    parallel: ParallelOpt = DEFAULT_PARALLEL,
-    wait: WaitOpt = False,
-    timeout: TimeoutOpt = "5m",
-) -> None:
-    _pause_like(ctx, "pause", list(args or []), dry_run, selector, all_vms, all_namespaces, parallel, wait, timeout)
+def _pause_like_command(verb: str, short: str, long: str) -> Callable[..., None]:
+    """pause and unpause take the same arguments and flags; one adapter serves both."""
+
+    @go_command(
+        verb,
+        use=f"{verb} vm|vmi (VM)|(VMI)",
+        short=short,
+        long=long,
+        example=f"  # {verb.capitalize()} a virtualmachine called 'myvm':\n  {{{{ProgramName}}}} {verb} vm myvm",
+    )
+    def command(
+        ctx: typer.Context,
+        args: Annotated[list[str] | None, typer.Argument(autocompletion=complete_pause_args)] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
+        selector: SelectorOpt = "",
+        all_vms: AllOpt = False,
+        all_namespaces: AllNamespacesOpt = False,
+        parallel: ParallelOpt = DEFAULT_PARALLEL,
+        wait: WaitOpt = False,
+        timeout: TimeoutOpt = "5m",
+    ) -> None:
+        _pause_like(ctx, verb, list(args or []), dry_run, selector, all_vms, all_namespaces, parallel, wait, timeout)
+
+    command.__name__ = command.__qualname__ = f"{verb}_cmd"
+    return command
 
 
-@go_command(
-    "unpause",
-    use="unpause vm|vmi (VM)|(VMI)",
-    short="Unpause a virtual machine",
-    long=UNPAUSE_LONG,
-    example="  # Unpause a virtualmachine called 'myvm':\n  {{ProgramName}} unpause vm myvm",
-)
-def unpause_cmd(
-    ctx: typer.Context,
-    args: Annotated[list[str] | None, typer.Argument(autocompletion=complete_pause_args)] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
-    selector: SelectorOpt = "",
-    all_vms: AllOpt = False,
-    all_namespaces: AllNamespacesOpt = False,
-    parallel: ParallelOpt = DEFAULT_PARALLEL,
-    wait: WaitOpt = False,
-    timeout: TimeoutOpt = "5m",
-) -> None:
-    _pause_like(ctx, "unpause", list(args or []), dry_run, selector, all_vms, all_namespaces, parallel, wait, timeout)
+pause_cmd = _pause_like_command("pause", "Pause a virtual machine", PAUSE_LONG)
+unpause_cmd = _pause_like_command("unpause", "Unpause a virtual machine", UNPAUSE_LONG)

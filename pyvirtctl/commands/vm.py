@@ -351,40 +351,32 @@ def _stop_like(verb: str, ctx: typer.Context, names: list[str] | None, force: bo
     execute(ctx, sel, life, dry_run=dry_run, wait=wait, timeout=timeout, parallel=parallel)
 
 
-@go_command("stop", use="stop (VM)", short="Stop a virtual machine.", example=_example("stop"))
-def stop_cmd(
-    ctx: typer.Context,
-    names: NamesArg = None,
-    force: ForceOpt = False,
-    grace_period: GraceOpt = -1,
-    dry_run: DryRunOpt = False,
-    selector: SelectorOpt = "",
-    all_vms: AllOpt = False,
-    all_namespaces: AllNamespacesOpt = False,
-    parallel: ParallelOpt = DEFAULT_PARALLEL,
-    wait: WaitOpt = False,
-    timeout: TimeoutOpt = "5m",
-) -> None:
-    _stop_like("stop", ctx, names, force, grace_period, dry_run, selector, all_vms, all_namespaces, parallel, wait,
-               timeout)
+def _stop_like_command(verb: str, short: str) -> Callable[..., None]:
+    """stop and restart take the same flags (virtctl shares them too); one adapter serves both."""
+
+    @go_command(verb, use=f"{verb} (VM)", short=short, example=_example(verb))
+    def command(
+        ctx: typer.Context,
+        names: NamesArg = None,
+        force: ForceOpt = False,
+        grace_period: GraceOpt = -1,
+        dry_run: DryRunOpt = False,
+        selector: SelectorOpt = "",
+        all_vms: AllOpt = False,
+        all_namespaces: AllNamespacesOpt = False,
+        parallel: ParallelOpt = DEFAULT_PARALLEL,
+        wait: WaitOpt = False,
+        timeout: TimeoutOpt = "5m",
+    ) -> None:
+        _stop_like(verb, ctx, names, force, grace_period, dry_run, selector, all_vms, all_namespaces, parallel,
+                   wait, timeout)
+
+    command.__name__ = command.__qualname__ = f"{verb}_cmd"
+    return command
 
 
-@go_command("restart", use="restart (VM)", short="Restart a virtual machine.", example=_example("restart"))
-def restart_cmd(
-    ctx: typer.Context,
-    names: NamesArg = None,
-    force: ForceOpt = False,
-    grace_period: GraceOpt = -1,
-    dry_run: DryRunOpt = False,
-    selector: SelectorOpt = "",
-    all_vms: AllOpt = False,
-    all_namespaces: AllNamespacesOpt = False,
-    parallel: ParallelOpt = DEFAULT_PARALLEL,
-    wait: WaitOpt = False,
-    timeout: TimeoutOpt = "5m",
-) -> None:
-    _stop_like("restart", ctx, names, force, grace_period, dry_run, selector, all_vms, all_namespaces, parallel, wait,
-               timeout)
+stop_cmd = _stop_like_command("stop", "Stop a virtual machine.")
+restart_cmd = _stop_like_command("restart", "Restart a virtual machine.")
 
 
 @go_command(
