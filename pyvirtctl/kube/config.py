@@ -897,11 +897,20 @@ def _open_error(path: str) -> str:
 
 
 def _normalise_server(server: str) -> str:
-    """A server without a scheme is http (client-go's DefaultServerURL without TLS settings)."""
-    parts = urlsplit(server)
-    if not parts.scheme or not parts.netloc:
-        server = "http://" + server
+    """A server without a scheme is http (client-go's DefaultServerURL without TLS settings).
+
+    A URL that cannot be parsed (`[`, a port out of range) is a configuration error, worded like Go's
+    url.Parse: `parse "<url>": <reason>`.
+    """
+    try:
         parts = urlsplit(server)
+        if not parts.scheme or not parts.netloc:
+            server = "http://" + server
+            parts = urlsplit(server)
+        parts.port  # noqa: B018 - validates the port (ValueError when out of range or not a number)
+    except ValueError as exc:
+        reason = {"Invalid IPv6 URL": "missing ']' in host"}.get(str(exc), str(exc).lower())
+        raise ConfigError(f'host must be a URL or a host:port pair: parse "{server}": {reason}') from None
     # clientcmd drops query and fragment when the URL has a path
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
