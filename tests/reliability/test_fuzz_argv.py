@@ -161,7 +161,9 @@ def own_newlines_escaped(err: str, argv: list[str]) -> str:
     """An error may echo an argument verbatim (as virtctl does); a line break the user typed inside
     that argument is theirs, not a second error line."""
     body, end = (err[:-1], "\n") if err.endswith("\n") else (err, "")
-    for tok in sorted(argv, key=len, reverse=True):
+    # `--flag=value` echoes only the value
+    tokens = list(argv) + [t.split("=", 1)[1] for t in argv if t.startswith("-") and "=" in t]
+    for tok in sorted(tokens, key=len, reverse=True):
         if "\n" in tok or "\r" in tok:
             for variant in (tok, tok.lower(), tok.upper()):  # some messages echo a case-folded argument
                 body = body.replace(variant, variant.replace("\n", "\\n").replace("\r", "\\r"))
