@@ -10,7 +10,7 @@ from typing import Any
 
 from typer import _click
 
-from pyvirtctl.goflags import CommandSpec, FlagDef, _python_type_name, flag_table, go_quote
+from pyvirtctl.goflags import CommandSpec, FlagDef, flag_table, go_quote
 
 OPTIONS_TRAILER = 'Use "{prog} options" for a list of global command-line options (applies to all commands).'
 
@@ -28,10 +28,6 @@ _TYPE_NAMES = {
     "stringToString": "stringToString",
     "duration": "duration",
 }
-
-
-def program_name(prog: str) -> str:
-    return prog
 
 
 def _go_default(fd: FlagDef) -> str | None:
@@ -162,12 +158,3 @@ def options_text(group: Any) -> str:
     flags = list({id(f): f for f in table.values()}.values())
     return "The following options can be passed to any command:\n\n" + flag_usages(flags) + "\n"
 
-
-__all__ = [
-    "command_help",
-    "flag_usages",
-    "options_text",
-    "root_help",
-    "root_listing",
-    "_python_type_name",
-]

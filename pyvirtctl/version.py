@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform
+import os
 import sys
 
 from pyvirtctl import __version__
@@ -18,11 +18,30 @@ MISMATCH = (
 )
 
 
-def _go_arch() -> str:
-    m = platform.machine().lower()
-    return {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "s390x": "s390x", "ppc64le": "ppc64le"}.get(
-        m, m
-    )
+_GOARCH = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "i686": "386",
+    "i386": "386",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "armv7l": "arm",
+}
+
+
+def go_os() -> str:
+    """Go's GOOS for this machine (`linux`, `darwin`, `windows`)."""
+    if sys.platform.startswith("linux"):
+        return "linux"
+    return "windows" if sys.platform == "win32" else sys.platform
+
+
+def go_arch() -> str:
+    """Go's GOARCH for this machine (`amd64`, `arm64`, ...)."""
+    machine = (os.uname().machine if hasattr(os, "uname") else os.environ.get("PROCESSOR_ARCHITECTURE", "")).lower()
+    return _GOARCH.get(machine, machine or "unknown")
 
 
 def client_info() -> dict[str, str]:
@@ -32,8 +51,8 @@ def client_info() -> dict[str, str]:
         "gitTreeState": "clean",
         "buildDate": "2026-11-27T00:00:00Z",
         "goVersion": f"python{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}",
-        "compiler": platform.python_implementation().lower(),
-        "platform": f"{sys.platform}/{_go_arch()}",
+        "compiler": sys.implementation.name,
+        "platform": f"{go_os()}/{go_arch()}",
     }
 
 

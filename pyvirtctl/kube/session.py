@@ -24,28 +24,15 @@ from pyvirtctl.errors import ApiError, CLIError, ConfigError, TransportError
 from pyvirtctl.kube import gojson, paths
 from pyvirtctl.kube.config import ClusterConfig, GlobalFlags, format_go_duration, load_config, parse_proxy_url
 from pyvirtctl.kube.status import error_reason
+from pyvirtctl.version import KUBEVIRT_VERSION, go_arch, go_os
 
 if TYPE_CHECKING:
     import ssl
 
-CLIENT_GIT_VERSION = "v1.9.0"
 WEBSOCKET_SUBPROTOCOL = "plain.kubevirt.io"
 DIAL_TIMEOUT = 30.0  # client-go's dialer timeout
 MAX_RETRY_AFTER = 10  # client-go retries a 429/5xx with Retry-After at most 10 times
 _NEVER_MATCHES = "pyvirtctl.no-proxy.invalid"
-
-_GOARCH = {
-    "x86_64": "amd64",
-    "amd64": "amd64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "i686": "386",
-    "i386": "386",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "armv7l": "arm",
-}
-
 
 def default_user_agent(argv0: str | None = None) -> str:
     """client-go's DefaultKubernetesUserAgent: `<command>/<version> (<os>/<arch>) kubernetes/<commit>`."""
@@ -54,11 +41,7 @@ def default_user_agent(argv0: str | None = None) -> str:
     )
     if command in ("__main__.py", "-c", "-m", ""):
         command = "pyvirtctl"
-    goos = sys.platform if sys.platform != "win32" else "windows"
-    if goos.startswith("linux"):
-        goos = "linux"
-    arch = _GOARCH.get(os.uname().machine.lower(), os.uname().machine.lower() or "unknown")
-    return f"{command}/{CLIENT_GIT_VERSION} ({goos}/{arch}) kubernetes/$Format"
+    return f"{command}/{KUBEVIRT_VERSION} ({go_os()}/{go_arch()}) kubernetes/$Format"
 
 
 class Response:
