@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import math
-import re
 import secrets
 import string
 import sys
@@ -33,6 +32,7 @@ from pyvirtctl import completion as comp
 from pyvirtctl.errors import ApiError, CLIError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube.paths import CDI, CORE, EXPORT, vm_path, vmi_path
+from pyvirtctl.kube.quantity import format_quantity, parse_quantity
 from pyvirtctl.kube.request import Request
 from pyvirtctl.runtime import session
 
@@ -65,51 +65,6 @@ PORT_FORWARD_UNSUPPORTED = (
     "--port-forward is not supported by pyvirtctl: download through the export's external link "
     "(configure an Ingress or Route for the export proxy)"
 )
-
-# --------------------------------------------------------------------------- resource.Quantity
-
-_QTY = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(.*)$")
-_BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
-_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-
-
-def parse_quantity(text: str) -> tuple[Fraction, str]:
-    """A Kubernetes quantity -> (exact value, format: BinarySI | DecimalSI | DecimalExponent)."""
-    m = _QTY.match(text.strip())
-    if not m:
-        raise CLIError("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
-    number, suffix = Fraction(m.group(1)), m.group(2)
-    if suffix in _BINARY:
-        return number * (1 << _BINARY[suffix]), "BinarySI"
-    if suffix in _DECIMAL:
-        return number * Fraction(10) ** _DECIMAL[suffix], "DecimalSI"
-    if re.fullmatch(r"[eE][-+]?[0-9]+", suffix):
-        return number * Fraction(10) ** int(suffix[1:]), "DecimalExponent"
-    raise CLIError("unable to parse quantity's suffix")
-
-
-def format_quantity(value: int, fmt: str) -> str:
-    """Quantity.String() of an integer number of bytes in the given format (canonical form)."""
-    if fmt == "BinarySI" and -1024 < value < 1024:
-        fmt = "DecimalSI"
-    if fmt == "BinarySI":
-        exp = 0
-        n = value
-        while exp < 60 and n != 0 and n % 1024 == 0:
-            n //= 1024
-            exp += 10
-        suffix = {0: "", 10: "Ki", 20: "Mi", 30: "Gi", 40: "Ti", 50: "Pi", 60: "Ei"}[exp]
-        return f"{n}{suffix}"
-    exp = 0
-    n = value
-    while exp < 18 and n != 0 and n % 1000 == 0:
-        n //= 1000
-        exp += 3
-    if fmt == "DecimalExponent":
-        return f"{n}e{exp}" if exp else str(n)
-    suffix = {0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}[exp]
-    return f"{n}{suffix}"
-
 
 def pvc_size(memory: str | None, overhead: str) -> str:
     """The dump PVC size: (memory request + 100Mi) * (1 + overhead), rounded up to a whole MiB."""

@@ -8,6 +8,7 @@ import pytest
 
 from pyvirtctl.commands import evacuate, expand, guestagent, memorydump, volume
 from pyvirtctl.errors import ApiError, CLIError
+from pyvirtctl.kube import quantity
 from pyvirtctl.output import go_float, go_json, go_yaml, human_bytes, table_format, use_percent
 
 
@@ -229,7 +230,7 @@ def test_pvc_size(memory, overhead, size):
     (131072000, "DecimalSI", "131072k"), (5 * 10**9, "DecimalExponent", "5e9"), (0, "DecimalSI", "0"),
 ])
 def test_format_quantity(value, fmt, text):
-    assert memorydump.format_quantity(value, fmt) == text
+    assert quantity.format_quantity(value, fmt) == text
 
 
 def test_cdi_overhead():
