@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from pyvirtctl.errors import CLIError, TransportError
+from pyvirtctl.errors import CLIError, InputError, TransportError
 
 
 def program_name(argv0: str) -> str:
@@ -35,6 +35,8 @@ def _version_hint(error: CLIError) -> str | None:
     """virtctl runs a version check after every error; we print its hint only on a real skew."""
     if isinstance(error, TransportError):
         return None  # the probe would fail the same way; virtctl's second copy of the error helps nobody
+    if isinstance(error, InputError):
+        return None  # the command line is wrong: say so at once, without contacting the server
     try:
         from pyvirtctl import runtime
         from pyvirtctl.version import mismatch_hint

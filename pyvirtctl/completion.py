@@ -65,13 +65,6 @@ NO_FILE_COMP = 4
 
 SHELLS = ("bash", "zsh", "fish", "powershell")
 
-# resource kinds -> (API group path, plural)
-_KINDS: dict[str, tuple[str, str]] = {
-    "vm": ("/apis/kubevirt.io/v1", "virtualmachines"),
-    "vmi": ("/apis/kubevirt.io/v1", "virtualmachineinstances"),
-    "vmirs": ("/apis/kubevirt.io/v1", "virtualmachineinstancereplicasets"),
-    "namespace": ("/api/v1", "namespaces"),
-}
 _ALIASES = {
     "vm": "vm",
     "vms": "vm",
@@ -156,6 +149,8 @@ complete_vm_names = names_at(0, "vm")
 complete_vm_names.__doc__ = "Names of VirtualMachines (first positional), with their printable status."
 complete_vmi_names = names_at(0, "vmi")
 complete_vmi_names.__doc__ = "Names of VirtualMachineInstances (first positional), with their phase."
+complete_vmi_names_many = names_anywhere("vmi")
+complete_vmi_names_many.__doc__ = "Names of VirtualMachineInstances at any position (bulk soft-reboot)."
 
 
 def complete_namespaces(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
@@ -358,17 +353,11 @@ def cache_dir() -> str:
     return os.path.join(base, "pyvirtctl")
 
 
-# flags that select a cluster, a user or a namespace. Secrets (token, password) are deliberately
-# left out: the key must not depend on (or leak a hash of) a credential.
-_KEY_FLAGS = (
-    "kubeconfig context cluster user namespace server as_user as_group as_uid username "
-    "certificate_authority client_certificate tls_server_name proxy_url insecure_skip_tls_verify"
-).split()
-
-
 def _cache_key(params: dict[str, Any], kind: str, namespace: str) -> str:
     import hashlib
     import json
+
+    from pyvirtctl.kube.flags import specs
 
     files = [params.get("kubeconfig") or ""] if params.get("kubeconfig") else (
         (os.environ.get("KUBECONFIG") or os.path.join(os.path.expanduser("~"), ".kube", "config")).split(os.pathsep)
@@ -383,7 +372,9 @@ def _cache_key(params: dict[str, Any], kind: str, namespace: str) -> str:
     material = {
         "kind": kind,
         "namespace": namespace,
-        "flags": {k: params.get(k) for k in _KEY_FLAGS if params.get(k)},
+        # the flags that select a cluster, a user or a namespace (kube/flags.py); never a secret: the
+        # key must not depend on (or leak a hash of) a credential
+        "flags": {s.name: params.get(s.name) for s in specs() if s.cache_key and params.get(s.name)},
         "files": stamps,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:32]
@@ -541,17 +532,13 @@ def _fetch_direct(cfg: Any, path: str) -> bytes:
 
 
 def _fetch_names(params: dict[str, Any], kind: str) -> list[tuple[str, str]]:
+    from pyvirtctl.kube import paths
     from pyvirtctl.kube.config import GlobalFlags, load_config
 
     cfg = load_config(GlobalFlags.from_params(params))
-    group, plural = _KINDS[kind]
-    from urllib.parse import quote
-
-    if kind == "namespace":
-        path = f"{group}/{plural}"
-    else:
-        path = f"{group}/namespaces/{quote(cfg.namespace, safe='')}/{plural}"
-    return parse_list(_fetch(cfg, path), kind)
+    resource = paths.BY_KIND[kind]
+    ref = paths.collection(resource, None if kind == "namespace" else cfg.namespace)
+    return parse_list(_fetch(cfg, ref.path), kind)
 
 
 def _resolve_namespace(params: dict[str, Any]) -> str:

@@ -215,6 +215,12 @@ def given(ctx: typer.Context, param_name: str) -> bool:
     return param_name in ctx.meta.get("pyvirtctl.changed", set())
 
 
+def after_bare_bool(ctx: typer.Context) -> list[tuple[int, str]]:
+    """(positional index, flag as typed) for each positional that came right after a bool flag given
+    without `=value` (`start vm1 --paused false`: pflag reads `false` as one more argument)."""
+    return list(ctx.meta.get("pyvirtctl.after_bare_bool", []))
+
+
 # ---------------------------------------------------------------------------------------------
 # Flag tables
 
@@ -322,12 +328,15 @@ class Scan:
     seen: list[tuple[FlagDef, Any]] = field(default_factory=list)
     positionals: list[str] = field(default_factory=list)
     help: bool = False
+    # (index into positionals, flag as typed) for a positional right after a bool flag given without a value
+    after_bare_bool: list[tuple[int, str]] = field(default_factory=list)
 
 
 def scan(args: list[str], table: dict[str, FlagDef], lenient: bool = False) -> Scan:
     """Tokenise argv exactly like pflag's FlagSet.Parse with interspersed arguments."""
     result = Scan()
     i = 0
+    bare_bool = ""  # the previous token was a bool flag without `=value` (pflag does not read a value)
 
     def add(fd: FlagDef, raw: str) -> None:
         try:
@@ -344,10 +353,13 @@ def scan(args: list[str], table: dict[str, FlagDef], lenient: bool = False) -> S
     while i < len(args):
         a = args[i]
         i += 1
+        previous, bare_bool = bare_bool, ""
         if a == "--":
             result.positionals.extend(args[i:])
             break
         if len(a) < 2 or a[0] != "-":
+            if previous:
+                result.after_bare_bool.append((len(result.positionals), previous))
             result.positionals.append(a)
             continue
         if a.startswith("--"):
@@ -366,6 +378,7 @@ def scan(args: list[str], table: dict[str, FlagDef], lenient: bool = False) -> S
                 add(fd, value)
             elif fd.is_bool:
                 add(fd, "true")
+                bare_bool = a
             elif i < len(args):
                 add(fd, args[i])
                 i += 1
@@ -389,6 +402,7 @@ def scan(args: list[str], table: dict[str, FlagDef], lenient: bool = False) -> S
             elif fd.is_bool:
                 add(fd, "true")
                 shorthands = shorthands[1:]
+                bare_bool = "-" + c if not shorthands else ""
             elif len(shorthands) > 1:
                 add(fd, shorthands[1:])
                 shorthands = ""
@@ -457,6 +471,7 @@ class GoCommand(TyperCommand):
         lenient = ctx.resilient_parsing
         result = scan(list(args), table, lenient=lenient)
         ctx.meta["pyvirtctl.positionals"] = list(result.positionals)
+        ctx.meta["pyvirtctl.after_bare_bool"] = list(result.after_bare_bool)
         if result.help and not lenient:
             from pyvirtctl import helptext
 

@@ -24,11 +24,12 @@ import binascii
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 from pyvirtctl.errors import ConfigError
+from pyvirtctl.kube.flags import GlobalFlags as GlobalFlags  # defined once, in kube/flags.py
 
 if TYPE_CHECKING:
     import ssl
@@ -42,51 +43,7 @@ _TIMEOUT_ERROR = (
 )
 
 
-# --------------------------------------------------------------------------- global flags
-
-
-@dataclass
-class GlobalFlags:
-    """The root command's connection flags, with the values as the user typed them."""
-
-    kubeconfig: str = ""
-    context: str = ""
-    cluster: str = ""
-    user: str = ""
-    namespace: str = ""
-    server: str = ""
-    token: str = field(default="", repr=False)
-    certificate_authority: str = ""
-    client_certificate: str = ""
-    client_key: str = ""
-    insecure_skip_tls_verify: bool = False
-    tls_server_name: str = ""
-    proxy_url: str = ""
-    request_timeout: str = "0"
-    as_user: str = ""
-    as_group: list[str] = field(default_factory=list)
-    as_uid: str = ""
-    username: str = ""
-    password: str = field(default="", repr=False)
-    disable_compression: bool = False
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> GlobalFlags:
-        """Build from a mapping keyed by field name; missing keys and None keep the default."""
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            value = params.get(f.name)
-            if value is None:
-                continue
-            if f.name == "as_group":
-                value = [value] if isinstance(value, str) else list(value)
-            elif f.type in ("bool", bool):
-                value = bool(value)
-            else:
-                value = str(value)
-            kwargs[f.name] = value
-        return cls(**kwargs)
-
+# --------------------------------------------------------------------------- global flags (kube/flags.py)
 
 _NS_PREFIX = re.compile(r"^(?:namespaces|namespace|ns)/(?=.)", re.IGNORECASE)
 

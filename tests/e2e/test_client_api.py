@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pyvirtctl import Client
-from pyvirtctl.client import WaitError
+from pyvirtctl.kubevirt import WaitError
 from pyvirtctl.errors import ApiError
 from tests.e2e.test_lifecycle import vm
 

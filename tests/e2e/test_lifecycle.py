@@ -328,11 +328,16 @@ def test_soft_reboot_and_reset(sim, cli, verb, sub, msg):
     assert (call["method"], call["path"], call["body"]) == ("PUT", f"{SUB}/virtualmachineinstances/testvm/{sub}", None)
 
 
-def test_reset_missing(sim, cli):
-    r = cli("reset", "nosuch")
+@pytest.mark.parametrize(("verb", "msg", "prefix"), [("reset", "Reset VMI", "Error reseting"),
+                                                    ("soft-reboot", "SoftReboot VMI", "Error soft rebooting")])
+def test_reset_and_soft_reboot_missing(sim, cli, verb, msg, prefix):
+    # virtctl v1.9.0's client logs before the request, so the log line comes first even on an error
+    r = cli(verb, "nosuch")
     assert r.returncode == 1
-    assert r.stderr.startswith("Error reseting VirtualMachineInstance nosuch: ")
-    assert "not found" in r.stderr
+    log, error = r.stderr.splitlines()
+    assert (json.loads(log)["msg"], json.loads(log)["pos"].startswith("virtualmachineinstance_expansion.go:")) == (
+        msg, True)
+    assert error == f'{prefix} VirtualMachineInstance nosuch: virtualmachineinstance.kubevirt.io "nosuch" not found'
 
 
 # ------------------------------------------------------------------ version, auth, transport
