@@ -254,6 +254,33 @@ def _apply(state: dict, which: str, etype: str, obj: dict) -> None:
 
 # --------------------------------------------------------------------------- status
 
+_FINISHED = ("Succeeded", "Failed")
+
+
+def current_migration(vmi: dict | None, migrations: list[dict]) -> dict | None:
+    """The migration the VMI reports as its latest (`status.migrationState.migrationUid`).
+
+    Creation timestamps have a resolution of one second, so two migrations started in the same second
+    cannot be ordered by them. Without a match (the VMI is gone, or the state was cleared), an
+    unfinished migration wins, then the newest by timestamp, then the later one in the list.
+    """
+    if not migrations:
+        return None
+    uid = ((_status(vmi or {}).get("migrationState")) or {}).get("migrationUid")
+    if uid:
+        for m in migrations:
+            if (m.get("metadata") or {}).get("uid") == uid:
+                return m
+    ranked = sorted(
+        enumerate(migrations),
+        key=lambda im: (
+            _status(im[1]).get("phase") not in _FINISHED,
+            (im[1].get("metadata") or {}).get("creationTimestamp", ""),
+            im[0],
+        ),
+    )
+    return ranked[-1][1]
+
 
 def status_report(vm: dict, vmi: dict | None, guest: dict | None, migrations: list[dict]) -> str:
     """The `status` text for one VM (pure)."""
@@ -294,8 +321,8 @@ def status_report(vm: dict, vmi: dict | None, guest: dict | None, migrations: li
         rows = [[of, c.get("type", ""), str(c.get("status", "")), c.get("reason", ""), c.get("message", "")]
                 for of, c in conditions]
         lines += ["  " + line for line in render(["OF", "TYPE", "STATUS", "REASON", "MESSAGE"], rows).splitlines()]
-    if migrations:
-        last = sorted(migrations, key=lambda m: (m.get("metadata") or {}).get("creationTimestamp", ""))[-1]
+    last = current_migration(vmi, migrations)
+    if last is not None:
         mst = _status(last)
         state = mst.get("migrationState") or {}
         route = ""

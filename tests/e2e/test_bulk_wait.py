@@ -218,6 +218,13 @@ def test_status(sim, cli):
     assert "Status:        Running\n" in text
     assert "Instance:      Running on node" in text
     assert "Last migration: kubevirt-migrate-vm-" in text and "Succeeded" in text
+    # a second migration, usually within the same second as the first: the VMI's migrationUid decides
+    assert cli("migrate", "s", "--wait").returncode == 0
+    uid = sim.get("VirtualMachineInstance", "default", "s")["status"]["migrationState"]["migrationUid"]
+    current = [m["metadata"]["name"] for m in sim.list("VirtualMachineInstanceMigration", "default")
+               if m["metadata"]["uid"] == uid]
+    assert len(current) == 1
+    assert f"Last migration: {current[0]} Succeeded" in cli("status", "s").stdout
     assert "Volumes:" not in text or "NAME" in text
     doc = json.loads(cli("status", "s", "-o", "json").stdout)
     assert doc["vm"]["metadata"]["name"] == "s" and doc["vmi"]["status"]["phase"] == "Running"
