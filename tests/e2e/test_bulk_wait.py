@@ -230,3 +230,39 @@ def test_status(sim, cli):
     assert doc["vm"]["metadata"]["name"] == "s" and doc["vmi"]["status"]["phase"] == "Running"
     missing = cli("status", "nope")
     assert missing.returncode == 1 and "not found" in missing.stderr
+
+
+def test_list_watch_piped_prints_one_aligned_row_per_change(sim, cli_home):
+    """Piped, `list -w` prints the table once, then a row for each object that changed (as `kubectl get -w`),
+    with every column under its header; other VMs' rows are not reprinted."""
+    fleet(sim, 2, prefix="quiet-with-a-long-name")
+    sim.apply(vm("a", strategy="Halted"))
+    proc = subprocess.Popen([sys.executable, "-m", "pyvirtctl", "--kubeconfig", sim.kubeconfig, "list", "-w"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": REPO_ROOT, "HOME": str(cli_home)})
+    try:
+        head = proc.stdout.readline()
+        initial = [proc.stdout.readline() for _ in range(3)]
+        sim.config(delay=0.05)
+        r = subprocess.run([sys.executable, "-m", "pyvirtctl", "--kubeconfig", sim.kubeconfig, "start",
+                            "a", "--wait"], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONPATH": REPO_ROOT, "HOME": str(cli_home)}, timeout=60)
+        assert r.returncode == 0, r.stderr
+        changes = []
+        while not changes or "Running" not in changes[-1]:
+            line = proc.stdout.readline()
+            assert line, "list -w ended early"
+            changes.append(line)
+    finally:
+        sim.config(delay=0)
+        proc.kill()
+        proc.wait(10)
+    assert head.split() == ["NAME", "STATUS", "READY", "NODE", "IP", "AGE"]
+    assert [line.split()[0] for line in initial] == ["a", "quiet-with-a-long-name-00", "quiet-with-a-long-name-01"]
+    # only the started VM's row comes again, once per visible change
+    assert {line.split()[0] for line in changes} == {"a"}
+    assert len(changes) == len({tuple(line.split()[1:-1]) for line in changes})
+    for line in [*initial, *changes]:
+        assert line[head.index("STATUS") - 3:head.index("STATUS")] == "   ", (head, line)
+        assert line[head.index("STATUS")] != " "
+        assert line[head.index("AGE")] != " ", (head, line)
