@@ -51,9 +51,9 @@ def _ordered(obj: dict, order: list[str]) -> dict:
 
 
 def _object_meta(meta: Any) -> dict:
-    """metav1.ObjectMeta as Go writes it: field order, and a zero creationTimestamp as null."""
+    """metav1.ObjectMeta as Go writes it: field order; an unset creationTimestamp is left out (virtctl
+    v1.9's apimachinery omits the zero time instead of writing `creationTimestamp: null`)."""
     meta = dict(meta) if isinstance(meta, dict) else {}
-    meta.setdefault("creationTimestamp", None)
     return _ordered(meta, OBJECT_META_ORDER)
 
 
