@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -266,3 +268,25 @@ def test_list_watch_piped_prints_one_aligned_row_per_change(sim, cli_home):
         assert line[head.index("STATUS") - 3:head.index("STATUS")] == "   ", (head, line)
         assert line[head.index("STATUS")] != " "
         assert line[head.index("AGE")] != " ", (head, line)
+
+
+def test_ctrl_c_during_wait_on_a_terminal_ends_the_status_line(sim, cli_home):
+    """On a terminal, `--wait` draws a status line; Ctrl+C (the terminal echoes `^C` after it) must leave
+    the cursor on a fresh line for the shell's prompt, and exit 130."""
+    from tests.e2e.test_console import PtyRun
+
+    running_vm(sim, "w")
+    sim.config(delay=60)  # stopping never finishes
+    run = PtyRun(sim, cli_home, "stop", "w", "--wait")
+    try:
+        run.expect(b"w: ")
+        time.sleep(0.3)
+        run.send(b"\x03")  # what the terminal sees when the user presses Ctrl+C: it echoes ^C
+        run.expect(b"^C")
+        run.proc.send_signal(signal.SIGINT)  # the signal the terminal would deliver
+        assert run.wait() == 130
+        tail = run.seen.rsplit(b"w: ", 1)[1]
+        assert tail.endswith(b"^C\r\n"), tail  # the status line, ^C, then a newline: nothing after it
+    finally:
+        sim.config(delay=0)
+        run.close()
