@@ -129,13 +129,35 @@ def _match(items: Iterable[tuple[str, str]], incomplete: str) -> list[tuple[str,
     return [(v, h) for v, h in items if v.startswith(incomplete)]
 
 
+# The VM states (printableStatus) in which a verb makes sense. A TAB offers those VMs first: when some
+# of the matching names qualify only they are offered, otherwise every matching name (the user may
+# know better, and a status can be stale by a second).
+_VM_VERB_STATES: dict[str, Callable[[str], bool]] = {
+    "start": lambda st: st == "Stopped",
+    "stop": lambda st: st != "Stopped",
+    "restart": lambda st: st != "Stopped",
+    "migrate": lambda st: st == "Running",
+    "migrate-cancel": lambda st: st == "Migrating",
+    "pause": lambda st: st == "Running",
+    "unpause": lambda st: st == "Paused",
+}
+
+
+def _for_verb(ctx: Any, kind: str, items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    wanted = _VM_VERB_STATES.get(getattr(ctx, "info_name", "") or "") if kind == "vm" else None
+    if wanted is None:
+        return items
+    preferred = [(n, h) for n, h in items if wanted(h)]
+    return preferred or items
+
+
 def names_at(index: int, kind: str) -> Completer:
     """A completer for the names of `kind` (vm, vmi, vmirs, namespace) at positional `index` only."""
 
     def complete(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
         if len(completed_args(ctx)) != index:
             return []
-        return _match(list_names(_root_params(ctx), kind), incomplete)
+        return _for_verb(ctx, kind, _match(list_names(_root_params(ctx), kind), incomplete))
 
     return complete
 
@@ -145,7 +167,8 @@ def names_anywhere(kind: str) -> Completer:
 
     def complete(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
         typed = set(completed_args(ctx))
-        return [(n, h) for n, h in _match(list_names(_root_params(ctx), kind), incomplete) if n not in typed]
+        items = [(n, h) for n, h in _match(list_names(_root_params(ctx), kind), incomplete) if n not in typed]
+        return _for_verb(ctx, kind, items)
 
     return complete
 
@@ -208,6 +231,13 @@ complete_ip_family_policies = choices("SingleStack", "PreferDualStack", "Require
 complete_vnc_types = choices("tiger", "chicken", "real", "remote-viewer")
 complete_output_formats = choices("json", "yaml")
 complete_bool = choices("true", "false")
+complete_list_outputs = choices("wide", "json", "yaml", "name")
+complete_guest_outputs = choices(("json", "what virtctl prints"), "yaml", "table")
+complete_disk_caches = choices("none", "writethrough", "writeback")
+complete_disk_types = choices("disk", "lun")
+complete_disk_buses = choices("scsi", "virtio")
+complete_dump_formats = choices("gzip", "raw")
+complete_access_modes = choices("ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod")
 
 _TYPE_HELP = {
     "vm": "VirtualMachine",
@@ -226,7 +256,7 @@ def type_then_name(*kinds: str) -> Completer:
         if len(typed) == 1:
             kind = _ALIASES.get(typed[0].lower())
             if kind in kinds:
-                return _match(list_names(_root_params(ctx), kind), incomplete)
+                return _for_verb(ctx, kind, _match(list_names(_root_params(ctx), kind), incomplete))
         return []
 
     return complete

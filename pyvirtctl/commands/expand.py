@@ -223,7 +223,7 @@ def expand_cmd(
         ),
     ] = "",
     output: Annotated[
-        str, typer.Option("--output", "-o", help="Specify a format that will be used to display output.")
+        str, typer.Option("--output", "-o", autocompletion=comp.complete_output_formats, help="Specify a format that will be used to display output.")
     ] = "yaml",
 ) -> None:
     validate_expand(vm, file, output)

@@ -25,7 +25,7 @@ VM_WORDS = ("vm", "vms", "virtualmachine", "virtualmachines")
 VMI_WORDS = ("vmi", "vmis", "virtualmachineinstance", "virtualmachineinstances")
 OUTPUTS = ("", "wide", "json", "yaml", "name")
 
-OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output format: wide, json, yaml or name.")]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", autocompletion=comp.complete_list_outputs, help="Output format: wide, json, yaml or name.")]
 
 
 def _status(obj: dict) -> dict:

@@ -541,11 +541,11 @@ def memory_dump_cmd(
         ),
     ] = False,
     format: Annotated[  # noqa: A002 - the flag's name
-        str, typer.Option("--format", help="Specifies the format of the memory dump download (gzipped or raw).")
+        str, typer.Option("--format", autocompletion=comp.complete_dump_formats, help="Specifies the format of the memory dump download (gzipped or raw).")
     ] = "",
     local_port: Annotated[str, typer.Option("--local-port", help="Specify port for port-forward")] = "0",
     storage_class: Annotated[str, typer.Option("--storage-class", help="The storage class for the PVC.")] = "",
-    access_mode: Annotated[str, typer.Option("--access-mode", help="The access mode for the PVC.")] = "",
+    access_mode: Annotated[str, typer.Option("--access-mode", autocompletion=comp.complete_access_modes, help="The access mode for the PVC.")] = "",
     output: Annotated[
         str, typer.Option("--output", help="Specifies the output path of the memory dump to be downloaded.")
     ] = "",

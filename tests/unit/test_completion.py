@@ -206,3 +206,34 @@ def test_completion_path_does_not_import_heavy_packages(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=30)
     assert "HEAVY [] 0" in proc.stderr, proc.stderr
     assert proc.stdout == ":4\n"
+
+
+# every flag of the real commands that takes one of a fixed set of values completes them
+ENUMERATED = [
+    (["list", "-o"], ["wide", "json", "yaml", "name"]),
+    (["ls", "--output"], ["wide", "json", "yaml", "name"]),
+    (["guestosinfo", "-o"], ["json", "yaml", "table"]),
+    (["userlist", "-o"], ["json", "yaml", "table"]),
+    (["fslist", "--output"], ["json", "yaml", "table"]),
+    (["status", "-o"], ["json", "yaml"]),
+    (["expand", "-o"], ["json", "yaml"]),
+    (["expose", "-o"], ["json", "yaml"]),
+    (["expose", "--type"], ["ClusterIP", "NodePort", "LoadBalancer"]),
+    (["expose", "--protocol"], ["TCP", "UDP"]),
+    (["expose", "--ip-family-policy"], ["SingleStack", "PreferDualStack", "RequireDualStack"]),
+    (["vnc", "--vnc-type"], ["tiger", "chicken", "real", "remote-viewer"]),
+    (["addvolume", "--cache"], ["none", "writethrough", "writeback"]),
+    (["addvolume", "--disk-type"], ["disk", "lun"]),
+    (["addvolume", "--bus"], ["scsi", "virtio"]),
+    (["memory-dump", "--format"], ["gzip", "raw"]),
+    (["memory-dump", "--access-mode"], ["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]),
+    (["completion"], ["bash", "zsh", "fish", "powershell"]),
+]
+
+
+@pytest.mark.parametrize(("words", "want"), ENUMERATED, ids=[" ".join(w) for w, _ in ENUMERATED])
+def test_real_commands_complete_enumerated_values(words, want):
+    assert values(words, "") == want
+    flag = words[-1]
+    if flag.startswith("--"):  # the `--flag=` form too
+        assert values(words[:-1], f"{flag}={want[0][:1]}") == [f"{flag}={v}" for v in want if v[:1] == want[0][:1]]
