@@ -68,7 +68,7 @@ def shell_env(tmp_path: Path) -> dict[str, str]:
     main = "import sys\nfrom pyvirtctl.cli import main\nsys.exit(main())\n"
     _write_exe(bin_dir / "pyvirtctl", main)
     _write_exe(bin_dir / "kubectl-virt", main)
-    _write_exe(bin_dir / "kubectl_complete-virt", "from pyvirtctl.completion import main\nmain()\n")
+    _write_exe(bin_dir / "kubectl_complete-virt", "from pyvirtctl.completion.engine import main\nmain()\n")
     home = tmp_path / "home"
     home.mkdir()
     return {
