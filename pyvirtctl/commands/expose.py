@@ -152,6 +152,7 @@ def expose_cmd(
         typer.Option(
             "--output",
             "-o",
+            autocompletion=comp.complete_output_formats,
             help="Print the created Service in this format instead of the success line: json or yaml.",
         ),
     ] = "",

@@ -245,6 +245,18 @@ def build_service(o: ExposeOptions, flags: ServiceFlags, kind: Kind, obj: dict[s
     }
 
 
+def as_created(body: dict[str, Any]) -> dict[str, Any]:
+    """What the API server will store for this Service body: an unset target port (0 or "") defaults
+    to the port, as kube-apiserver's Service defaulting does. A dry run returns this."""
+    import copy
+
+    out = copy.deepcopy(body)
+    for port in (out.get("spec") or {}).get("ports") or []:
+        if port.get("targetPort") in (0, "", None):
+            port["targetPort"] = port.get("port")
+    return out
+
+
 def service_create_request(namespace: str, body: dict[str, Any]) -> Request:
     return create_request(paths.SERVICES, namespace, body)
 
@@ -252,7 +264,8 @@ def service_create_request(namespace: str, body: dict[str, Any]) -> Request:
 def expose_service(session: Any, o: ExposeOptions, namespace: str) -> dict[str, Any]:
     """Check the options, fetch the resource, create its Service (or only build it with dry_run).
 
-    Returns the created Service as the server answered it (with dry_run: the body that would be sent).
+    Returns the created Service as the server answered it (with dry_run: the Service as it would be
+    created, target ports defaulted as the server defaults them).
     Errors carry virtctl's prefixes (`error fetching VirtualMachine: ...`, `service creation failed: ...`).
     """
     flags = validate_expose(o)
@@ -263,7 +276,7 @@ def expose_service(session: Any, o: ExposeOptions, namespace: str) -> dict[str, 
     obj = session.send(fetch, error_prefix=prefix).json()
     body = build_service(o, flags, kind, obj, namespace)
     if o.dry_run:
-        return body
+        return as_created(body)
     created = session.send(service_create_request(namespace, body), error_prefix="service creation failed: ")
     return dict(created.json())
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pyvirtctl import Client
-from pyvirtctl.kubevirt import WaitError
 from pyvirtctl.errors import ApiError
+from pyvirtctl.kubevirt import WaitError
 from tests.e2e.test_lifecycle import vm
 
 

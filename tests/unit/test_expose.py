@@ -8,6 +8,7 @@ import json
 import pytest
 
 from pyvirtctl.commands.expose import render
+from pyvirtctl.errors import CLIError
 from pyvirtctl.kubevirt.expose import (
     VM,
     VMI,
@@ -22,7 +23,6 @@ from pyvirtctl.kubevirt.expose import (
     validate_expose,
     vmi_id,
 )
-from pyvirtctl.errors import CLIError
 
 NAME = "testvmi-x7k2q"
 UID = "0d4c6a7e-1111-2222-3333-444455556666"

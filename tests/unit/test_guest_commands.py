@@ -7,11 +7,11 @@ import io
 import pytest
 
 from pyvirtctl.commands import evacuate, expand, guestagent, memorydump, volume
+from pyvirtctl.errors import ApiError, CLIError
+from pyvirtctl.kube import quantity
 from pyvirtctl.kubevirt import export, requests
 from pyvirtctl.kubevirt import memorydump as dump
 from pyvirtctl.kubevirt import volume as bodies
-from pyvirtctl.errors import ApiError, CLIError
-from pyvirtctl.kube import quantity
 from pyvirtctl.output import go_float, go_json, go_yaml, human_bytes, table_format, use_percent
 
 
@@ -214,7 +214,8 @@ def test_expand_validation_and_decode():
     assert e.value.message == "error reading file open invalid/path: no such file or directory"
     vm = expand.go_virtual_machine({"spec": {"template": {"spec": {}}, "running": False}, "metadata": {"name": "x"}})
     assert list(vm) == ["kind", "apiVersion", "metadata", "spec", "status"]
-    assert vm["metadata"] == {"name": "x", "creationTimestamp": None}
+    assert vm["metadata"] == {"name": "x"}
+    assert "creationTimestamp" not in vm["spec"]["template"]["metadata"]
     assert list(vm["spec"]) == ["running", "template"]
     assert expand.render({"metadata": {"name": "x"}}, "json").endswith("}")
 
