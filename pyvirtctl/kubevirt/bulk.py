@@ -88,7 +88,7 @@ def check_several_names(sel: Selection, noun: str = "VM") -> None:
                 f"only with '=', write {flag}={word}"
             )
     for word in sel.names:
-        if word[:1] in TYPOGRAPHIC_DASHES:
+        if word and word[0] in TYPOGRAPHIC_DASHES:
             rest = word.lstrip(TYPOGRAPHIC_DASHES + "-")
             meant = ("-" if len(rest) == 1 else "--") + rest
             raise UsageError(

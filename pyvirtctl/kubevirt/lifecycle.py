@@ -158,12 +158,12 @@ def pause(kind_word: str, dry_run: bool = False, action: str = "pause") -> Verb:
 
     def prepare(key: Key) -> Any:
         name = key[1]
+        # in virtctl's order: `pause vm` reads the VM first, so its prefix is the one a bad name gets
+        get = prepared_with(f"Error getting VirtualMachine {name}: ", lambda: rq.vm_get_request(key[0], name)) \
+            if on_vm else None
         act = prepared_with(f"Error {gerund} VirtualMachineInstance {name}: ",
                             lambda: rq.vmi_action_request(action, key[0], name, dry_run))
-        if not on_vm:
-            return act
-        get = prepared_with(f"Error getting VirtualMachine {name}: ", lambda: rq.vm_get_request(key[0], name))
-        return get, act
+        return (get, act) if on_vm else act
 
     def act(session: Any, key: Key, prepared: Any, obj: dict[str, Any] | None) -> None:
         if on_vm:

@@ -157,3 +157,26 @@ def test_go_quote():
 def test_suggestions():
     assert suggest("stat", ["start", "stop", "status"]) == ["start", "stop", "status"]
     assert suggest("xyz", ["start"]) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "marks"),
+    [
+        (["vm1", "--paused", "false"], [(1, "--paused")]),
+        (["--paused", "false", "vm1"], [(0, "--paused")]),
+        (["vm1", "--paused=false", "vm2"], []),
+        (["vm1", "-A", "true"], [(1, "-A")]),
+        (["vm1", "-nA", "x"], []),  # -n takes "A" as its value: not a bool
+        (["vm1", "--name", "false"], []),  # a flag with a value consumes the word
+    ],
+)
+def test_scan_marks_words_after_a_bare_bool_flag(argv, marks):
+    from pyvirtctl.goflags import FlagDef, scan
+
+    table = {
+        "--paused": FlagDef(None, "paused", "", "bool", "cmd"),
+        "-A": FlagDef(None, "all-namespaces", "A", "bool", "cmd"),
+        "-n": FlagDef(None, "namespace", "n", "string", "root"),
+        "--name": FlagDef(None, "name", "", "string", "cmd"),
+    }
+    assert scan(argv, table).after_bare_bool == marks

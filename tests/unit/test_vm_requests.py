@@ -244,3 +244,31 @@ def test_parse_duration(text, seconds):
 def test_parse_duration_rejects(text):
     with pytest.raises(CLIError):
         waiting.parse_duration(text)
+
+
+# ------------------------------------------------------------------ several names (issue: typos must not act)
+
+
+@pytest.mark.parametrize(
+    ("sel", "error"),
+    [
+        (Selection(("vm1", "false"), after_bare_bool=((1, "--paused"),)),
+         "\"false\" after --paused would be taken as a VM name: a bool flag takes its value only with '=', "
+         "write --paused=false"),
+        (Selection(("vm1", "T"), after_bare_bool=((1, "-A"),)), "write -A=T"),
+        (Selection(("vm1", "\u2014dry-run")),
+         "\"\u2014dry-run\" looks like a flag written with the wrong dash (U+2014 instead of '-'): type it as --dry-run"),
+        (Selection(("vm1", "\u2013n")), "type it as -n"),
+        (Selection(("vm1", "")), None),  # an empty name is client-go's to refuse, later
+        (Selection(("vm1", "vm2"), after_bare_bool=((1, "--paused"),)), None),  # not a Go bool: a name
+        (Selection(("false",), after_bare_bool=((0, "--paused"),)), None),  # one name: virtctl's behaviour
+        (Selection(("\u2014x",)), None),
+    ],
+)
+def test_several_names_refuse_flag_like_words(sel, error):
+    if error is None:
+        validate_selection(sel)
+    else:
+        with pytest.raises(UsageError) as info:
+            validate_selection(sel)
+        assert info.value.message.endswith(error)
