@@ -154,7 +154,7 @@ def test_vmi_pause_unpause_dry_run_sends_dry_run(sim, client):
     running(sim, "pd")
     client.vmi("pd").pause(dry_run=True)
     assert sim.requests()[-1]["body"] == {"dryRun": ["All"]}
-    assert not client.vmi("pd").pause(wait=True, timeout=10) is None
+    assert client.vmi("pd").pause(wait=True, timeout=10) is not None
     assert client.vmi("pd").unpause(wait=True, timeout=10).done
 
 
