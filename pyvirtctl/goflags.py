@@ -1,7 +1,7 @@
 """cobra/pflag command-line semantics on top of Typer.
 
-This is the only module that knows click's internals. It makes a Typer app parse argv the way
-virtctl (cobra 1.9 + pflag 1.0) does:
+It makes a Typer app parse argv the way virtctl (cobra 1.9 + pflag 1.0) does (click's private parts
+it needs are reached through :mod:`pyvirtctl.clickcompat`):
 
 * global (root) flags are accepted before or after the subcommand, the later value wins;
 * bool flags take a value only as ``--flag=value`` (Go ``strconv.ParseBool`` spellings);
@@ -18,16 +18,17 @@ the registry in :mod:`pyvirtctl.app`, so a run imports only the module of the co
 from __future__ import annotations
 
 import importlib
-import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import typer
-from typer import _click
 from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import Exit as typer_Exit
 
+from pyvirtctl import clickcompat as cc
+from pyvirtctl.clickcompat import Command, Context
+from pyvirtctl.cmdspec import ArgsCheck, CommandSpec, FlagDef, arbitrary_args, flag_table
 from pyvirtctl.errors import UsageError
 from pyvirtctl.gotext import go_quote
 
@@ -113,9 +114,6 @@ def parse_string_to_string(s: str) -> dict[str, str]:
 # Command declarations
 
 
-ArgsCheck = Callable[[str, list[str]], None]
-
-
 def exact_args(n: int) -> ArgsCheck:
     def check(path: str, args: list[str]) -> None:
         if len(args) != n:
@@ -140,38 +138,9 @@ def maximum_args(n: int) -> ArgsCheck:
     return check
 
 
-def range_args(lo: int, hi: int) -> ArgsCheck:
-    def check(path: str, args: list[str]) -> None:
-        if not lo <= len(args) <= hi:
-            raise UsageError(f"accepts between {lo} and {hi} arg(s), received {len(args)}")
-
-    return check
-
-
 def no_args(path: str, args: list[str]) -> None:
     if args:
         raise UsageError(f"unknown command {go_quote(args[0])} for {go_quote(path)}")
-
-
-def arbitrary_args(path: str, args: list[str]) -> None:
-    return None
-
-
-@dataclass
-class CommandSpec:
-    """cobra metadata of one command: what `--help` shows and how its arguments are checked."""
-
-    name: str
-    use: str
-    short: str
-    long: str = ""
-    example: str = ""
-    args: ArgsCheck = arbitrary_args
-    exclusive: list[list[str]] = field(default_factory=list)  # flag names (without --)
-    go_types: dict[str, str] = field(default_factory=dict)  # param name -> pflag type name
-    sort_flags: bool = True
-    hidden: bool = False
-    subcommands: list[tuple[str, str]] = field(default_factory=list)  # (name, short) for help listing
 
 
 def go_command(
@@ -222,105 +191,34 @@ def after_bare_bool(ctx: typer.Context) -> list[tuple[int, str]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Flag tables
+# The pflag scanner
 
 
-@dataclass
-class FlagDef:
-    param: Any  # the click Option
-    name: str  # long name without --
-    short: str  # shorthand letter or ""
-    go_type: str  # bool, string, int, int32, stringArray, stringToString, ...
-    owner: str  # "root" or "cmd"
-
-    @property
-    def is_bool(self) -> bool:
-        return self.go_type == "bool"
-
-    @property
-    def is_list(self) -> bool:
-        return self.go_type in ("stringArray", "stringToString", "strings")
-
-    def label(self) -> str:
-        return f"-{self.short}, --{self.name}" if self.short else f"--{self.name}"
-
-    def convert(self, raw: str) -> Any:
-        try:
-            if self.go_type == "bool":
-                return parse_bool(raw)
-            if self.go_type in ("int", "int64"):
-                return parse_int(raw, 64)
-            if self.go_type == "int32":
-                return parse_int(raw, 32)
-            if self.go_type == "uint":
-                v = parse_int(raw, 65)
-                if v < 0:
-                    raise ValueError(f"strconv.ParseUint: parsing {go_quote(raw)}: invalid syntax")
-                return v
-            if self.go_type == "stringToString":
-                return parse_string_to_string(raw)
-            if self.go_type == "strings":
-                return [p for p in raw.split(",")] if raw else []
-            return raw
-        except ValueError as e:
-            raise UsageError(f"invalid argument {go_quote(raw)} for {go_quote(self.label())} flag: {e}") from None
+def convert(fd: FlagDef, raw: str) -> Any:
+    """The flag value from its text, as pflag converts it (Go strconv rules); cobra's error text."""
+    try:
+        if fd.go_type == "bool":
+            return parse_bool(raw)
+        if fd.go_type in ("int", "int64"):
+            return parse_int(raw, 64)
+        if fd.go_type == "int32":
+            return parse_int(raw, 32)
+        if fd.go_type == "uint":
+            v = parse_int(raw, 65)
+            if v < 0:
+                raise ValueError(f"strconv.ParseUint: parsing {go_quote(raw)}: invalid syntax")
+            return v
+        if fd.go_type == "stringToString":
+            return parse_string_to_string(raw)
+        if fd.go_type == "strings":
+            return [p for p in raw.split(",")] if raw else []
+        return raw
+    except ValueError as e:
+        raise UsageError(f"invalid argument {go_quote(raw)} for {go_quote(fd.label())} flag: {e}") from None
 
 
 _HELP = FlagDef(param=None, name="help", short="h", go_type="bool", owner="help")
 
-
-def _python_type_name(hint: Any) -> str:
-    origin = typing.get_origin(hint)
-    if origin is typing.Annotated:
-        return _python_type_name(typing.get_args(hint)[0])
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        inner = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _python_type_name(inner[0]) if inner else "string"
-    if origin in (list, tuple):
-        return "stringArray"
-    if origin is dict or hint is dict:
-        return "stringToString"
-    if hint is bool:
-        return "bool"
-    if hint is int:
-        return "int"
-    if hint is float:
-        return "float64"
-    return "string"
-
-
-def flag_table(command: _click.Command, owner: str) -> dict[str, FlagDef]:
-    """Map `--long` and `-s` spellings to FlagDefs for one command's options (cached on the command)."""
-    cached = getattr(command, "_pyvirtctl_table", None)
-    if cached is not None:
-        return cached
-    spec: CommandSpec | None = getattr(command, "go_spec", None)
-    overrides = spec.go_types if spec else {}
-    callback = getattr(command, "_pyvirtctl_func", None)
-    hints: dict[str, Any] = {}
-    if callback is not None:
-        try:
-            hints = typing.get_type_hints(callback, include_extras=True)
-        except Exception:  # pragma: no cover - annotations that cannot be resolved
-            hints = {}
-    table: dict[str, FlagDef] = {}
-    for p in command.params:
-        if not getattr(p, "param_type_name", "") == "option":
-            continue
-        go_type = overrides.get(p.name) or ("bool" if p.is_flag else _python_type_name(hints.get(p.name, str)))
-        long = next((o[2:] for o in p.opts if o.startswith("--")), "")
-        short = next((o[1:] for o in p.opts if len(o) == 2 and o[0] == "-" and o[1] != "-"), "")
-        fd = FlagDef(param=p, name=long, short=short, go_type=go_type, owner=owner)
-        if long:
-            table["--" + long] = fd
-        if short:
-            table["-" + short] = fd
-    command._pyvirtctl_table = table  # type: ignore[attr-defined]
-    return table
-
-
-# ---------------------------------------------------------------------------------------------
-# The pflag scanner
 
 
 @dataclass
@@ -340,7 +238,7 @@ def scan(args: list[str], table: dict[str, FlagDef], lenient: bool = False) -> S
 
     def add(fd: FlagDef, raw: str) -> None:
         try:
-            value = fd.convert(raw)
+            value = convert(fd, raw)
         except UsageError:
             if lenient:
                 return
@@ -438,7 +336,8 @@ def find_subcommand(args: list[str], table: dict[str, FlagDef]) -> int | None:
     return None
 
 
-def _apply(ctx: _click.Context, fd: FlagDef, value: Any) -> None:
+def apply_value(ctx: Context, fd: FlagDef, value: Any) -> None:
+    """Store a parsed flag value in the context (lists append, maps merge) and mark it as typed."""
     name = fd.param.name
     changed: set[str] = ctx.meta.setdefault("pyvirtctl.changed", set())
     if fd.go_type in ("stringArray", "strings"):
@@ -464,7 +363,7 @@ class GoCommand(TyperCommand):
 
     go_spec: CommandSpec
 
-    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         root = ctx.find_root()
         table = dict(flag_table(root.command, "root"))
         table.update(flag_table(self, "cmd"))
@@ -502,32 +401,33 @@ class GoCommand(TyperCommand):
         # Let click bind positionals and defaults, then put our parsed flag values in.
         arguments = [p for p in self.params if getattr(p, "param_type_name", "") == "argument"]
         click_args = ["--", *result.positionals] if arguments else []
-        rest = super().parse_args(ctx, click_args) if arguments else _click.core.Command.parse_args(self, ctx, [])
+        rest = super().parse_args(ctx, click_args) if arguments else cc.base_parse_args(self, ctx, [])
         for fd, value in result.seen:
             if fd.owner == "root":
-                _apply(root, fd, value)
+                apply_value(root, fd, value)
             else:
-                _apply(ctx, fd, value)
+                apply_value(ctx, fd, value)
         return rest
 
 
 class GoGroup(TyperGroup):
     """The root command: finds the subcommand like cobra, loads it lazily, prints virtctl's listing."""
 
-    registry: dict[str, tuple[str, str]] = {}
+    registry: dict[str, tuple[str, str | None]] = {}
     program_name: str = "virtctl"
+    # the root context's parameter dict of the run (the same object: flags typed after the
+    # subcommand land in it too), for cli.main's error path; None until parsing starts
+    run_params: dict[str, Any] | None = None
 
-    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
-        from pyvirtctl import runtime
-
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         table = flag_table(self, "root")
-        _click.core.Command.parse_args(self, ctx, [])  # defaults for every global flag
-        runtime.remember_params(ctx.params)
+        cc.base_parse_args(self, ctx, [])  # defaults for every global flag
+        self.run_params = ctx.params
         idx = find_subcommand(list(args), table)
         if idx is None:
             result = scan(list(args), table, lenient=ctx.resilient_parsing)
             for fd, value in result.seen:
-                _apply(ctx, fd, value)
+                apply_value(ctx, fd, value)
             if result.help and not ctx.resilient_parsing:
                 from pyvirtctl import helptext
 
@@ -535,10 +435,9 @@ class GoGroup(TyperGroup):
                 raise typer_Exit(0)
             if result.positionals and not ctx.resilient_parsing:
                 raise UsageError(self._unknown(result.positionals[0]))
-            ctx._protected_args, ctx.args = [], []
+            cc.set_command_word(ctx, [], [])
             return []
-        ctx._protected_args = [args[idx]]
-        ctx.args = list(args[:idx]) + list(args[idx + 1 :])
+        cc.set_command_word(ctx, [args[idx]], list(args[:idx]) + list(args[idx + 1 :]))
         return ctx.args
 
     def _unknown(self, word: str) -> str:
@@ -551,15 +450,15 @@ class GoGroup(TyperGroup):
     def visible_names(self) -> list[str]:
         return sorted(n for n, (_, short) in self.registry.items() if " " not in n and short is not None)
 
-    def list_commands(self, ctx: _click.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return self.visible_names()
 
-    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         return load_command(self.registry, cmd_name)
 
     def resolve_command(
-        self, ctx: _click.Context, args: list[str]
-    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        self, ctx: Context, args: list[str]
+    ) -> tuple[str | None, Command | None, list[str]]:
         name = args[0]
         if name not in self.registry or name.startswith("__"):
             if ctx.resilient_parsing:
@@ -573,15 +472,13 @@ class GoGroup(TyperGroup):
             return full, load_command(self.registry, full), rest[:sub_idx] + rest[sub_idx + 1 :]
         return name, load_command(self.registry, name), rest
 
-    def shell_complete(self, ctx: _click.Context, incomplete: str) -> list[Any]:
-        from typer._click.shell_completion import CompletionItem
-
+    def shell_complete(self, ctx: Context, incomplete: str) -> list[Any]:
         items = [
-            CompletionItem(n, help=self.registry[n][1])
+            cc.completion_item(n, help=self.registry[n][1])
             for n in self.visible_names()
             if n.startswith(incomplete)
         ]
-        items.extend(_click.core.Command.shell_complete(self, ctx, incomplete))
+        items.extend(cc.base_shell_complete(self, ctx, incomplete))
         return items
 
 
@@ -609,10 +506,10 @@ def _levenshtein(a: str, b: str) -> int:
 # Lazy loading
 
 
-_loaded: dict[str, _click.Command] = {}
+_loaded: dict[str, Command] = {}
 
 
-def build_command(func: Callable[..., Any], name: str | None = None) -> _click.Command:
+def build_command(func: Callable[..., Any], name: str | None = None) -> Command:
     """Turn a @go_command function into a GoCommand (click) with our parsing rules."""
     from typer.models import CommandInfo
 
@@ -636,7 +533,7 @@ def build_command(func: Callable[..., Any], name: str | None = None) -> _click.C
     return cmd
 
 
-def load_command(registry: dict[str, tuple[str, str]], name: str) -> _click.Command | None:
+def load_command(registry: dict[str, tuple[str, str | None]], name: str) -> Command | None:
     entry = registry.get(name)
     if entry is None:
         return None

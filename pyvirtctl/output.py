@@ -6,8 +6,9 @@
   quotes for strings that would read back as another type).
 * `table_format(output, stream)` picks the form: an explicit `-o` wins; without it a terminal gets a
   table and anything else gets virtctl's JSON.
-* `console(stream)` is a rich Console that writes colour only to a terminal and never when NO_COLOR
-  is set. rich and PyYAML are imported only inside the functions that need them.
+* `use_colour(stream)` is the one colour policy (NO_COLOR, FORCE_COLOR, TERM=dumb, a terminal);
+  `console(stream)` is a rich Console that follows it. rich and PyYAML are imported only inside the
+  functions that need them.
 """
 
 from __future__ import annotations
@@ -117,9 +118,18 @@ def is_terminal(stream: IO[str]) -> bool:
 
 
 def use_colour(stream: IO[str]) -> bool:
-    """Colour only on a terminal, never with NO_COLOR set (any value) or TERM=dumb."""
-    if "NO_COLOR" in os.environ:
+    """The one colour policy (tables, guest-agent output, progress bars):
+
+    * `NO_COLOR` set to a non-empty value: never (no-color.org; an empty value does not count);
+    * else `FORCE_COLOR` set to a non-empty value other than `0`: always, even into a pipe;
+    * else `TERM=dumb`: never;
+    * else only on a terminal.
+    """
+    if os.environ.get("NO_COLOR"):
         return False
+    force = os.environ.get("FORCE_COLOR")
+    if force and force != "0":
+        return True
     if os.environ.get("TERM") == "dumb":
         return False
     return is_terminal(stream)
@@ -135,18 +145,21 @@ def table_format(output: str | None, stream: IO[str]) -> str:
 
 
 def console(stream: IO[str]) -> Any:
-    """A rich Console for `stream`: styled on a terminal, plain text otherwise."""
+    """A rich Console for `stream` that follows `use_colour` (rich's own guesses do not decide)."""
     from rich.console import Console
 
     colour = use_colour(stream)
     width = None
     if not is_terminal(stream):
         width = 80
+    system: str | None = None
+    if colour:  # a dumb or piped terminal that FORCE_COLOR forces gets the basic 16 colours
+        system = "auto" if is_terminal(stream) and os.environ.get("TERM") != "dumb" else "standard"
     return Console(
         file=stream,
         force_terminal=colour,
         no_color=not colour,
-        color_system="auto" if colour else None,
+        color_system=system,  # type: ignore[arg-type]
         highlight=False,
         emoji=False,
         markup=False,

@@ -210,15 +210,14 @@ def _args_check(path: str, args: list[str]) -> None:
     """virtctl's custom Args: an error log line, the help on stderr, then `argument validation failed`."""
     if len(args) >= 2:
         return
-    from typer._click.globals import get_current_context
-
     from pyvirtctl import helptext
+    from pyvirtctl.clickcompat import current_context
 
     log.error(
         f"fatal: Number of input parameters is incorrect, portforward requires at least 2 arg(s), received {len(args)}",
         "portforward.go:62",
     )
-    ctx = get_current_context(silent=True)
+    ctx = current_context()
     if ctx is not None:
         sys.stderr.write(helptext.command_help(ctx.command, ctx))
         sys.stderr.flush()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import sys
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -25,6 +24,7 @@ from pyvirtctl.commands.portforward import Target, parse_target
 from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, given, go_command
 from pyvirtctl.kube.flags import credential_env, specs
+from pyvirtctl.progname import self_command
 
 
 def default_username() -> str:
@@ -100,18 +100,6 @@ class SSHOptions:
     known_hosts: str = ""
     known_hosts_given: bool = False
     local_opts: list[str] = field(default_factory=list)
-
-
-def self_command(argv0: str | None = None, executable: str | None = None) -> str:
-    """How to run this program again from a shell: `python -m pyvirtctl` or the script that was run."""
-    argv0 = sys.argv[0] if argv0 is None else argv0
-    executable = sys.executable if executable is None else executable
-    base = os.path.basename(argv0)
-    if base in ("__main__.py", "-m", "-c", "") or argv0.endswith(os.path.join("pyvirtctl", "__main__.py")):
-        return f"{shlex.quote(executable)} -m pyvirtctl"
-    if os.sep in argv0:
-        argv0 = os.path.abspath(argv0)
-    return shlex.quote(argv0)
 
 
 def passthrough_args(params: dict[str, Any], typed: set[str]) -> list[str]:

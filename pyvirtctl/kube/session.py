@@ -13,8 +13,6 @@ and `--help` paths stay cheap; `kubernetes` is only imported by credentials.py f
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -36,12 +34,9 @@ _NEVER_MATCHES = "pyvirtctl.no-proxy.invalid"
 
 def default_user_agent(argv0: str | None = None) -> str:
     """client-go's DefaultKubernetesUserAgent: `<command>/<version> (<os>/<arch>) kubernetes/<commit>`."""
-    command = os.path.basename(
-        argv0 if argv0 is not None else (sys.argv[0] if sys.argv and sys.argv[0] else "pyvirtctl")
-    )
-    if command in ("__main__.py", "-c", "-m", ""):
-        command = "pyvirtctl"
-    return f"{command}/{KUBEVIRT_VERSION} ({go_os()}/{go_arch()}) kubernetes/$Format"
+    from pyvirtctl.progname import executable_name  # noqa: PLC0415
+
+    return f"{executable_name(argv0)}/{KUBEVIRT_VERSION} ({go_os()}/{go_arch()}) kubernetes/$Format"
 
 
 class Response:

@@ -83,14 +83,15 @@ class StreamClosed(CLIError):
 
 
 def websocket_url(server: str, path: str, query: Iterable[tuple[str, str]] | None = None) -> str:
-    """`https://h/prefix` + `/apis/...` -> `wss://h/prefix/apis/...?k=v` (keys sorted, as Go encodes)."""
+    """`https://h/prefix` + an API path -> `wss://h/prefix/...?k=v` (keys sorted, as Go encodes)."""
     parts = urlsplit(server)
     scheme = {"https": "wss", "http": "ws"}.get(parts.scheme.lower())
     if scheme is None:
         raise CLIError(f"unable to create request for remote execution: Unsupported Protocol {parts.scheme}")
     full = parts.path.rstrip("/") + "/" + path.lstrip("/")
-    pairs = sorted(query or [], key=lambda kv: kv[0])
-    qs = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
+    from pyvirtctl.kube.paths import encode_query  # the one query encoder (Go's url.Values.Encode)
+
+    qs = encode_query(list(query or []))
     return f"{scheme}://{parts.netloc}{full}" + (f"?{qs}" if qs else "")
 
 

@@ -279,3 +279,31 @@ def test_gunzip_handles_multiple_members():
     dest = io.BytesIO()
     memorydump.copy_body(Resp(), dest, True, memorydump.Out(io.StringIO()), lambda n: None)
     assert dest.getvalue() == b"abcdef"
+
+
+@pytest.mark.parametrize(
+    ("env", "tty", "colour"),
+    [
+        ({}, True, True),
+        ({}, False, False),
+        ({"NO_COLOR": "1"}, True, False),
+        ({"NO_COLOR": ""}, True, True),  # no-color.org: an empty value does not count
+        ({"FORCE_COLOR": "1"}, False, True),
+        ({"FORCE_COLOR": "0"}, False, False),
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, True, False),
+        ({"TERM": "dumb"}, True, False),
+        ({"TERM": "dumb", "FORCE_COLOR": "1"}, False, True),
+    ],
+)
+def test_one_colour_policy(monkeypatch, env, tty, colour):
+    from pyvirtctl import tables
+    from pyvirtctl.output import use_colour
+
+    for var in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+        monkeypatch.delenv(var, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    stream = _Tty() if tty else io.StringIO()
+    assert use_colour(stream) is colour
+    tables.print_table(["NAME", "STATUS"], [["vm", "Running"]], [1], stream=stream)
+    assert ("\x1b[" in stream.getvalue()) is colour  # the tables follow the same policy
