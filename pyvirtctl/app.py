@@ -89,7 +89,7 @@ def build_root(program_name: str, registry: dict[str, tuple[str, str | None]] | 
     class Root(GoGroup):
         pass
 
-    Root.registry = COMMANDS if registry is None else registry  # type: ignore[assignment]
+    Root.registry = COMMANDS if registry is None else registry
     Root.program_name = program_name
     app = typer.Typer(
         cls=Root,
@@ -105,5 +105,5 @@ def build_root(program_name: str, registry: dict[str, tuple[str, str | None]] | 
     group = typer.main.get_command(app)
     for p in group.params:
         p.required = False
-    group._pyvirtctl_func = callback  # type: ignore[attr-defined]  (flag types come from its hints)
+    group._pyvirtctl_func = callback  # type: ignore[attr-defined] # flag types come from its hints
     return group  # type: ignore[return-value]

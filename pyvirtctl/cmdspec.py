@@ -52,10 +52,6 @@ class FlagDef:
     def is_bool(self) -> bool:
         return self.go_type == "bool"
 
-    @property
-    def is_list(self) -> bool:
-        return self.go_type in ("stringArray", "stringToString", "strings")
-
     def label(self) -> str:
         return f"-{self.short}, --{self.name}" if self.short else f"--{self.name}"
 
@@ -99,7 +95,9 @@ def flag_table(command: Command, owner: str) -> dict[str, FlagDef]:
     for p in command.params:
         if not getattr(p, "param_type_name", "") == "option":
             continue
-        go_type = overrides.get(p.name) or ("bool" if p.is_flag else _python_type_name(hints.get(p.name, str)))
+        name = p.name or ""
+        is_flag = bool(getattr(p, "is_flag", False))
+        go_type = overrides.get(name) or ("bool" if is_flag else _python_type_name(hints.get(name, str)))
         long = next((o[2:] for o in p.opts if o.startswith("--")), "")
         short = next((o[1:] for o in p.opts if len(o) == 2 and o[0] == "-" and o[1] != "-"), "")
         fd = FlagDef(param=p, name=long, short=short, go_type=go_type, owner=owner)

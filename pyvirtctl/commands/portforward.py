@@ -80,10 +80,6 @@ class Target:
     namespace: str  # "" when not given in the target
     name: str
 
-    @property
-    def resource(self) -> str:
-        return "virtualmachines" if self.kind == "vm" else "virtualmachineinstances"
-
 
 @dataclass(frozen=True)
 class ForwardedPort:

@@ -174,7 +174,7 @@ def go_exit_error(returncode: int) -> str:
     if returncode >= 0:
         return f"exit status {returncode}"
     sig = -returncode
-    names = {
+    names: dict[int, str] = {
         signal.SIGINT: "interrupt",
         signal.SIGTERM: "terminated",
         signal.SIGKILL: "killed",

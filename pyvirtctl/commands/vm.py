@@ -171,7 +171,8 @@ def migrate_cmd(
     wait: WaitOpt = False,
     timeout: TimeoutOpt = "5m",
 ) -> None:
-    node_selector = added_node_selector if isinstance(added_node_selector, dict) else {}
+    # pflag's stringToString arrives as a dict (goflags), the default as ""
+    node_selector: dict[str, str] = added_node_selector if isinstance(added_node_selector, dict) else {}
     sel = selection(ctx, names or [], selector, all_vms, all_namespaces)
     execute(ctx, sel, lifecycle.migrate(node_selector, dry_run), dry_run=dry_run, wait=wait, timeout=timeout,
             parallel=parallel)

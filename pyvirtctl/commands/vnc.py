@@ -447,7 +447,7 @@ def screenshot_cmd(
     args: Annotated[list[str], typer.Argument(autocompletion=complete_vmi_names)],
     file: Annotated[
         str, typer.Option("--file", "-f", help="where to store the VNC screenshot in PNG format. User '-' for stdout")
-    ] = ...,
+    ] = ...,  # type: ignore[assignment]  # required: Typer's marker
     move_cursor: Annotated[
         bool,
         typer.Option("--move-cursor", "-m", help="move the cursor to wake up the screen in case of screensavers"),

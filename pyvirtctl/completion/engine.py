@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pyvirtctl.clickcompat import command_word, custom_completer
@@ -146,9 +146,11 @@ def _flag_names(ctx: Any, table: dict[str, Any], incomplete: str) -> list[tuple[
     return sorted(out.items())
 
 
-def candidates(root: Any, prog: str, before: list[str], incomplete: str, after: list[str] = ()) -> list[tuple[str, str]]:
+def candidates(root: Any, prog: str, before: list[str], incomplete: str,
+               after: Sequence[str] = ()) -> list[tuple[str, str]]:
     """The (value, description) candidates for `incomplete`, given the words around it."""
-    from pyvirtctl.goflags import GoCommand, flag_table
+    from pyvirtctl.cmdspec import flag_table
+    from pyvirtctl.goflags import GoCommand
 
     ctx = _build_context(root, prog, before)
     cmd = ctx.command
@@ -177,7 +179,7 @@ def candidates(root: Any, prog: str, before: list[str], incomplete: str, after: 
     items: list[tuple[str, str]] = []
     # `vnc <TAB>`: cobra subcommands of a runnable command come first
     if not completed_args(ctx):
-        prefix = cmd.name + " "
+        prefix = (cmd.name or "") + " "
         items.extend(
             (n[len(prefix) :], s or "")
             for n, (_, s) in root.registry.items()

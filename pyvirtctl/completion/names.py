@@ -219,12 +219,6 @@ def _fetch_names(params: dict[str, Any], kind: str) -> list[tuple[str, str]]:
     return parse_list(_fetch(cfg, ref.path), kind)
 
 
-def _resolve_namespace(params: dict[str, Any]) -> str:
-    from pyvirtctl.kube.config import GlobalFlags, resolve_namespace
-
-    return resolve_namespace(GlobalFlags.from_params(params))
-
-
 def list_names(params: dict[str, Any], kind: str, namespace: str | None = None) -> list[tuple[str, str]]:
     """Names of `kind` in the namespace the flags select (or `namespace`), [] on any problem.
 

@@ -85,7 +85,7 @@ class PluginCredentials:
             raise ConfigError(f"getting credentials: exec: executable {command} not found{extra}") from None
         except PermissionError as exc:
             raise ConfigError(
-                f"getting credentials: exec: fork/exec {command}: {exc.strerror.lower()}"
+                f"getting credentials: exec: fork/exec {command}: {(exc.strerror or str(exc)).lower()}"
             ) from None
         except Exception as exc:  # the package raises ConfigException with its own text
             text = " ".join(str(exc).split())

@@ -43,7 +43,7 @@ def _ascii(host: str) -> str | bytes:
 
 def _dial(host: str, port: int, timeout: float | None) -> socket.socket:
     try:
-        sock = socket.create_connection((_ascii(host), port), timeout=timeout)
+        sock = socket.create_connection((_ascii(host), port), timeout=timeout)  # type: ignore[arg-type]
     except TimeoutError as exc:
         from urllib3.exceptions import ConnectTimeoutError  # noqa: PLC0415 - error path only
 

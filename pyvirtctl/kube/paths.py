@@ -157,12 +157,12 @@ def collection(resource: Resource, namespace: str | None) -> ApiRef:
     return ApiRef(resource, namespace)
 
 
-SUBRESOURCES_GROUP_PATH = "/apis/" + SUB_GROUP
-
-
 def group_path(group: str) -> str:
     """`/apis/<group>`: the group's discovery document (preferredVersion)."""
     return "/apis/" + _escape(check_segment(group, "group"))
+
+
+SUBRESOURCES_GROUP_PATH = group_path(SUB_GROUP)
 
 
 def version_path(group_version: str) -> str:

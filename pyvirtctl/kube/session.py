@@ -142,7 +142,6 @@ class Session:
         self._pool: Any = None
         self._direct: Any = None  # kube/direct.py's pool: REST calls without a proxy skip urllib3
         self._ssl_context: ssl.SSLContext | None = None
-        self._namespace: str | None = None
         # building the client validates TLS material now, like client-go's client constructor
         if config.is_tls and not config.exec_config:
             self._ssl_context = config.ssl_context()
@@ -158,15 +157,7 @@ class Session:
 
     @property
     def namespace(self) -> str:
-        return self._namespace if self._namespace is not None else self.config.namespace
-
-    def for_namespace(self, namespace: str) -> Session:
-        """The same connection (pool, credentials) scoped to another namespace."""
-        import copy
-
-        view = copy.copy(self)
-        view._namespace = namespace
-        return view
+        return self.config.namespace
 
     @property
     def server(self) -> str:
@@ -421,12 +412,6 @@ class Session:
             if error_prefix:
                 raise e.wrap(error_prefix) from None
             raise
-
-    def get(self, path: str, **kw: Any) -> Response:
-        return self.request("GET", path, **kw)
-
-    def get_json(self, path: str, **kw: Any) -> Any:
-        return self.request("GET", path, **kw).json()
 
     # ---- watch
 

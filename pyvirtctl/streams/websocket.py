@@ -201,7 +201,7 @@ def _connect_tcp(host: str, port: int, timeout: float | None) -> socket.socket:
             sock.connect(addr)
         except OSError as exc:
             sock.close()
-            last = (exc, _hostport(addr[0], addr[1]))
+            last = (exc, _hostport(str(addr[0]), int(addr[1])))
             continue
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from pyvirtctl.app import COMMANDS, build_root
 from pyvirtctl.cli import INTERNAL_ERROR_PREFIX
-from pyvirtctl.goflags import flag_table, load_command
+from pyvirtctl.cmdspec import flag_table
+from pyvirtctl.goflags import load_command
 
 from .sandbox import Stats, closed_port, error_lines_ok, run_main, sandbox, write_kubeconfig
 

@@ -171,7 +171,8 @@ def test_suggestions():
     ],
 )
 def test_scan_marks_words_after_a_bare_bool_flag(argv, marks):
-    from pyvirtctl.goflags import FlagDef, scan
+    from pyvirtctl.cmdspec import FlagDef
+    from pyvirtctl.goflags import scan
 
     table = {
         "--paused": FlagDef(None, "paused", "", "bool", "cmd"),
