@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 
 _PYTHON_ENTRIES = ("", "-c", "-m", "__main__.py")
@@ -46,6 +45,8 @@ def complete_var(argv0: str | None = None) -> str:
 
 def self_command(argv0: str | None = None, executable: str | None = None) -> str:
     """How to run this program again from a shell: `python -m pyvirtctl` or the script that was run."""
+    import shlex  # only ssh/scp need it
+
     argv0 = sys.argv[0] if argv0 is None else argv0
     executable = sys.executable if executable is None else executable
     if _launched_by_python(argv0):

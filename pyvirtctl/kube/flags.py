@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 
 def _flag(long: str, help: str, default: Any = "", *, short: str = "", path: bool = False,  # noqa: A002
@@ -105,8 +105,7 @@ class GlobalFlags:
         return cls(**kwargs)
 
 
-@dataclass(frozen=True)
-class FlagSpec:
+class FlagSpec(NamedTuple):
     """One global flag's definition (from GlobalFlags' field metadata)."""
 
     name: str  # Python name

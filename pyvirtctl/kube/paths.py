@@ -19,7 +19,7 @@ The errors are `InputError`s: the command line is wrong, and nothing is sent.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import quote, quote_plus
 
 from pyvirtctl.errors import InputError
@@ -62,8 +62,7 @@ def _escape(segment: str) -> str:
     return quote(segment.encode("utf-8", "surrogateescape"), safe=_GO_PATH_SAFE)
 
 
-@dataclass(frozen=True)
-class Resource:
+class Resource(NamedTuple):
     """A resource type: API group ("" for the core group), version and plural name."""
 
     group: str
@@ -102,26 +101,49 @@ VMEXPORTS = Resource(EXPORT_GROUP, VERSION, "virtualmachineexports")
 BY_KIND = {"vm": VMS, "vmi": VMIS, "vmirs": VMIRS, "namespace": NAMESPACES}
 
 
-@dataclass(frozen=True)
 class ApiRef:
     """One API path as parts; building it checks every part (client-go's order: namespace, name,
-    subresource). `namespace=None` (or "", as client-go) is the cluster scope / every namespace."""
+    subresource). `namespace=None` (or "", as client-go) is the cluster scope / every namespace.
+    Immutable and compared by value."""
+
+    __slots__ = ("resource", "namespace", "name", "subresource")
+
+    def __init__(self, resource: Resource, namespace: str | None = None, name: str | None = None,
+                 subresource: tuple[str, ...] = ()) -> None:
+        if namespace:
+            check_segment(namespace, "namespace")
+        if name is not None:
+            check_name(name)
+        check_segment(resource.plural, "resource")
+        for part in subresource:
+            check_segment(part, "subresource")
+        if subresource and name is None:
+            raise InputError("a subresource needs a resource name")
+        set_ = object.__setattr__
+        set_(self, "resource", resource)
+        set_(self, "namespace", namespace)
+        set_(self, "name", name)
+        set_(self, "subresource", tuple(subresource))
 
     resource: Resource
-    namespace: str | None = None
-    name: str | None = None
-    subresource: tuple[str, ...] = field(default=())
+    namespace: str | None
+    name: str | None
+    subresource: tuple[str, ...]
 
-    def __post_init__(self) -> None:
-        if self.namespace:
-            check_segment(self.namespace, "namespace")
-        if self.name is not None:
-            check_name(self.name)
-        check_segment(self.resource.plural, "resource")
-        for part in self.subresource:
-            check_segment(part, "subresource")
-        if self.subresource and self.name is None:
-            raise InputError("a subresource needs a resource name")
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError("ApiRef is immutable")
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.resource, self.namespace, self.name, self.subresource)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ApiRef) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"ApiRef({self.path!r})"
 
     @property
     def path(self) -> str:

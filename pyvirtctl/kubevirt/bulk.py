@@ -22,8 +22,7 @@ Safety rules (an addition must never turn a mistake into an action):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pyvirtctl.errors import ApiError, CLIError, InputError, UsageError, prefixed
 from pyvirtctl.gotext import go_quote
@@ -36,8 +35,7 @@ TYPOGRAPHIC_DASHES = "\u2014\u2013\u2212\u2012\u2015"  # — – − ‒ ―
 GO_BOOL_WORDS = frozenset("1 t T TRUE true True 0 f F FALSE false False".split())
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """Which targets: names, or a label selector / `--all`, in one namespace or all of them.
 
     `after_bare_bool` records, for names that came right after a bool flag given without a value,
@@ -115,18 +113,22 @@ def no_resources(sel: Selection, namespace: str) -> str:
     return "No resources found" if sel.all_namespaces else f"No resources found in {namespace} namespace."
 
 
-@dataclass
 class Outcome:
     """What became of one target: done, already in the wanted state, or failed (with the error text)."""
 
-    key: Key
-    ok: bool
-    message: str = ""
-    already: bool = False
+    __slots__ = ("key", "ok", "message", "already")
+
+    def __init__(self, key: Key, ok: bool, message: str = "", already: bool = False) -> None:
+        self.key = key
+        self.ok = ok
+        self.message = message
+        self.already = already
+
+    def __repr__(self) -> str:
+        return f"Outcome({self.key!r}, ok={self.ok}, already={self.already}, {self.message!r})"
 
 
-@dataclass
-class Verb:
+class Verb(NamedTuple):
     """One bulk verb: how to prepare (pure, checks the names) and send it for a target; for --wait,
     what to watch. `prepare(key)` returns what `act` needs; `act(session, key, prepared, obj)` sends
     (`obj` is the target as fetched while checking several names, else None)."""
@@ -248,12 +250,11 @@ def run_many(keys: list[Key], one: Callable[[Key], Outcome], *, parallel: int,
     return outcomes
 
 
-@dataclass
-class WaitReport:
+class WaitReport(NamedTuple):
     """After --wait: the targets that got there (with their Progress) and the failures (key, reason)."""
 
-    done: list[tuple[Key, Any]] = field(default_factory=list)
-    failed: list[tuple[Key, str]] = field(default_factory=list)
+    done: list[tuple[Key, Any]]
+    failed: list[tuple[Key, str]]
 
 
 def wait(session: Any, verb: Verb, outcomes: list[Outcome], state: Any, *, timeout: float,
@@ -262,7 +263,7 @@ def wait(session: Any, verb: Verb, outcomes: list[Outcome], state: Any, *, timeo
     timeout passes). Failed targets are marked in `outcomes`."""
     from pyvirtctl.kubevirt import waiting
 
-    result = WaitReport()
+    result = WaitReport([], [])
     predicate = verb.predicate
     ok = [o.key for o in outcomes if o.ok]
     if predicate is None or not ok:
