@@ -381,9 +381,10 @@ class Write:
             self.check_types(new)
             if res.admit is None or self.sub:
                 return
-            webhook, causes = res.admit(new, old)
-            if causes:
-                raise webhook_denied(webhook, causes)
+            verdict = res.admit(new, old)
+            if verdict.causes:
+                raise webhook_denied(verdict.webhook, verdict.causes)
+            self.warnings.extend(verdict.warnings)
         return check
 
     def respond(self, obj: dict, status: int = 200) -> web.Response:

@@ -37,8 +37,8 @@ class Resource:
     schema: str = ""
     # (state, obj) -> None, run on every create (API, controllers, seeds)
     defaults: Callable[[Any, dict], None] | None = None
-    # validating webhook for API writes: (new, old or None) -> (webhook name, causes)
-    admit: Callable[[dict, dict | None], tuple[str, list[dict]]] | None = None
+    # validating webhook for API writes: (new, old or None) -> admission.Verdict (name, causes, warnings)
+    admit: Callable[[dict, dict | None], admission.Verdict] | None = None
 
     @property
     def api_version(self) -> str:
