@@ -8,7 +8,7 @@ when the VMI started running. `GuestFacts` carries those; the console endpoint r
 Commands: `ls [-a] [-l] [PATH...]`, `cat`, `cd`, `pwd`, `echo` (with `>`/`>>`), `touch`, `mkdir`,
 `rm`, `hostname`, `whoami`, `id`, `uname [-asnrvmpio]`, `ip a|addr|route`, `uptime`, `date`,
 `free [-m|-h]`, `df [-h]`, `sudo CMD`, `true`, `false`, `clear`; lines may chain commands with
-`;`, `&&` and `||`, and `$?` is the last exit status. Anything else: `-bash: X: command not found`.
+`;`, `&&` and `||`, pipe into `head`, `tail`, `grep`, `wc`, `sort`, and `$?` is the last exit status. Anything else: `-bash: X: command not found`.
 """
 
 from __future__ import annotations
@@ -110,6 +110,7 @@ class Shell:
         self.user = "root"
         self.cwd = "/root"
         self.status = 0
+        self.piped = False
 
     # -- filesystem --------------------------------------------------------------------------------
 
@@ -206,9 +207,56 @@ class Shell:
                 continue
             if words[0] in ("exit", "logout"):
                 return "".join(out), True
-            text, self.status = self.run(words)
+            stages = [[]]
+            for w in words:
+                if w == "|":
+                    stages.append([])
+                else:
+                    stages[-1].append(w)
+            self.piped = len(stages) > 1  # like on a pipe, ls then writes one name per line
+            try:
+                text, self.status = self.run(stages[0]) if stages[0] else ("", 0)
+            finally:
+                self.piped = False
+            for stage in stages[1:]:
+                if not stage:
+                    text, self.status = "-bash: syntax error near unexpected token `|'\n", 2
+                    break
+                text, self.status = self.filter(stage, text)
             out.append(text)
         return "".join(out), False
+
+    def filter(self, argv: list[str], text: str) -> tuple[str, int]:
+        """The right-hand side of a pipe: head, tail, grep, wc, sort, cat read the left side's output."""
+        cmd, args = argv[0], argv[1:]
+        lines = text.splitlines(keepends=True)
+        count = 10
+        for i, a in enumerate(args):
+            if a == "-n" and i + 1 < len(args) and args[i + 1].isdigit():
+                count = int(args[i + 1])
+            elif a.startswith("-") and a[1:].isdigit():
+                count = int(a[1:])
+        if cmd == "head":
+            return "".join(lines[:count]), 0
+        if cmd == "tail":
+            return "".join(lines[-count:] if count else []), 0
+        if cmd == "grep":
+            flags = "".join(a[1:] for a in args if a.startswith("-"))
+            patterns = [a for a in args if not a.startswith("-")]
+            if not patterns:
+                return "Usage: grep [OPTION]... PATTERN [FILE]...\n", 2
+            pat = patterns[0].lower() if "i" in flags else patterns[0]
+            hits = [ln for ln in lines if (pat in (ln.lower() if "i" in flags else ln)) != ("v" in flags)]
+            return "".join(hits), 0 if hits else 1
+        if cmd == "wc":
+            if "-l" in args:
+                return f"{len(lines)}\n", 0
+            return f"{len(lines):>7} {len(text.split()):>7} {len(text.encode()):>7}\n", 0
+        if cmd == "sort":
+            return "".join(sorted(lines, reverse="-r" in args)), 0
+        if cmd == "cat" and not args:
+            return text, 0
+        return self.run(argv)
 
     def run(self, argv: list[str]) -> tuple[str, int]:
         redirect = None
@@ -306,7 +354,7 @@ class Shell:
         if not entries:
             return ""
         if not long:
-            return "  ".join(n for n, _ in entries) + "\n"
+            return "".join(n + "\n" for n, _ in entries) if self.piped else "  ".join(n for n, _ in entries) + "\n"
         stamp = time.strftime("%b %e %H:%M", time.gmtime(self.facts().booted))
         lines = []
         for n, p in entries:
