@@ -84,7 +84,7 @@ async def handle(sim: Simulator, request: web.Request) -> web.StreamResponse:
     if path == "/openapi" or path.startswith("/openapi/"):
         if method != "GET":
             raise kstatus.method_not_allowed()
-        return openapi(request, path)
+        return openapi(request, path, bool(sim.config.get("server_field_validation", True)))
     disc = discovery(sim, path)
     if disc is not None:
         if method != "GET":
@@ -189,17 +189,17 @@ def virt_version(sim: Simulator) -> dict:
             "platform": "linux/amd64"}
 
 
-def openapi(request: web.Request, path: str) -> web.Response:
+def openapi(request: web.Request, path: str, field_validation: bool = True) -> web.Response:
     """`/openapi/v2` (JSON or gnostic protobuf) and `/openapi/v3[/<group-version path>]`."""
     if path == "/openapi/v2":
         accept = request.headers.get("Accept", "")
         if any(t in accept for t in PROTOBUF_TYPES):
-            return web.Response(body=documents.v2_protobuf_bytes(), content_type=PROTOBUF_TYPES[1])
-        return web.Response(body=documents.v2_json_bytes(), content_type="application/json")
+            return web.Response(body=documents.v2_protobuf_bytes(field_validation), content_type=PROTOBUF_TYPES[1])
+        return web.Response(body=documents.v2_json_bytes(field_validation), content_type="application/json")
     if path == "/openapi/v3":
-        return web.Response(body=documents.v3_index_bytes(), content_type="application/json")
+        return web.Response(body=documents.v3_index_bytes(field_validation), content_type="application/json")
     if path.startswith("/openapi/v3/"):
-        body = documents.v3_path_document(path[len("/openapi/v3/"):])
+        body = documents.v3_path_document(path[len("/openapi/v3/"):], field_validation)
         if body is not None:
             return web.Response(body=body, content_type="application/json")
     return web.Response(status=404, text="404 page not found\n")

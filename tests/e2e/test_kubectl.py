@@ -171,6 +171,22 @@ def test_unknown_fields_are_refused_unless_validation_is_off(kubectl: Kubectl, s
         ".spec.template.spec.domain.bogus: field not declared in schema\n")
 
 
+def test_client_side_validation_from_the_protobuf_openapi_v2(kubectl: Kubectl, sim: SimProcess) -> None:
+    # a server whose OpenAPI does not offer ?fieldValidation: kubectl validates itself, from /openapi/v2
+    sim.config(server_field_validation=False)
+    bad = vm_yaml().replace("      domain:\n", "      domain:\n        bogus: 1\n")
+    r = kubectl("apply", "-f", "-", input=bad)
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == ('error: error validating "STDIN": error validating data: '
+                        'ValidationError(VirtualMachine.spec.template.spec.domain): unknown field "bogus" in '
+                        "io.kubevirt.v1.VirtualMachine.spec.template.spec.domain; if you choose to ignore these "
+                        "errors, turn validation off with --validate=false\n")
+    assert not [e for e in sim.requests() if e["method"] == "POST"]  # refused before anything was sent
+    assert "/openapi/v2" in [e["path"] for e in sim.requests()]
+    r = kubectl("apply", "-f", "-", input=vm_yaml())
+    assert (r.returncode, r.stdout) == (0, "virtualmachine.kubevirt.io/testvm created\n")
+
+
 # ----------------------------------------------------------------------------------------------
 # webhook denials
 

@@ -10,7 +10,9 @@
 
 Custom resources (KubeVirt, CDI) are published as kube-apiserver publishes CRDs: the whole schema
 inline, only `metadata` referring to ObjectMeta. Built-in kinds use named definitions (`$ref`).
-Everything is built on first request and cached.
+Everything is built on first request and cached. With `field_validation=False` the documents do not
+offer `?fieldValidation` (an older kube-apiserver): kubectl then validates on the client, from
+`/openapi/v2` (the simulator's config key `server_field_validation`).
 """
 
 from __future__ import annotations
@@ -234,7 +236,7 @@ def _operation(v3: bool, ref: str, action: str, gvk: dict, op_id: str, query: tu
     return op
 
 
-def _resource_paths(v3: bool, res: Resource) -> dict[str, dict]:
+def _resource_paths(v3: bool, res: Resource, field_validation: bool = True) -> dict[str, dict]:
     prefix = f"/apis/{res.group}/{res.version}" if res.group else f"/api/{res.version}"
     base = f"{prefix}/namespaces/{{namespace}}/{res.plural}" if res.namespaced else f"{prefix}/{res.plural}"
     ref = ("#/components/schemas/" if v3 else "#/definitions/") + kind_definition_name(res)
@@ -243,7 +245,7 @@ def _resource_paths(v3: bool, res: Resource) -> dict[str, dict]:
     verbs = set(res.verbs)
     stem = f"{res.kind}{'Namespaced' if res.namespaced else ''}"
     strategic = not res.group
-    write = ("dryRun", "fieldManager", "fieldValidation")
+    write = ("dryRun", "fieldManager", "fieldValidation") if field_validation else ("dryRun", "fieldManager")
     paths: dict[str, dict] = {}
     coll: dict[str, Any] = {}
     if "list" in verbs:
@@ -310,7 +312,7 @@ def _gv_path(group: str, version: str) -> str:
 
 
 @cache
-def v3_group_version_bytes(group: str, version: str) -> bytes | None:
+def v3_group_version_bytes(group: str, version: str, field_validation: bool = True) -> bytes | None:
     members = [r for r in resources.RESOURCES if r.group == group and r.version == version]
     if not members:
         return None
@@ -319,7 +321,7 @@ def v3_group_version_bytes(group: str, version: str) -> bytes | None:
     em = _Emitter(v3=True, inline=bool(group))
     for r in members:
         schemas.update(_kind_schemas(em, r))
-        paths.update(_resource_paths(True, r))
+        paths.update(_resource_paths(True, r, field_validation))
     _meta_defs(em)
     schemas.update(em.named)
     doc = {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.31.4"}, "paths": paths,
@@ -327,16 +329,16 @@ def v3_group_version_bytes(group: str, version: str) -> bytes | None:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def v3_group_version(group: str, version: str) -> dict | None:
-    raw = v3_group_version_bytes(group, version)
+def v3_group_version(group: str, version: str, field_validation: bool = True) -> dict | None:
+    raw = v3_group_version_bytes(group, version, field_validation)
     return None if raw is None else json.loads(raw)
 
 
 @cache
-def v3_index_bytes() -> bytes:
+def v3_index_bytes(field_validation: bool = True) -> bytes:
     paths = {}
     for g, v in group_versions():
-        raw = v3_group_version_bytes(g, v)
+        raw = v3_group_version_bytes(g, v, field_validation)
         assert raw is not None
         digest = hashlib.sha512(raw).hexdigest()[:128].upper()
         paths[_gv_path(g, v)] = {"serverRelativeURL": f"/openapi/v3/{_gv_path(g, v)}?hash={digest}"}
@@ -344,7 +346,7 @@ def v3_index_bytes() -> bytes:
 
 
 @cache
-def v2_document() -> dict:
+def v2_document(field_validation: bool = True) -> dict:
     definitions: dict[str, dict] = {}
     paths: dict[str, dict] = {}
     # one emitter per origin: built-ins refer to named types, custom resources inline theirs
@@ -352,7 +354,7 @@ def v2_document() -> dict:
     for r in resources.RESOURCES:
         em = crd if r.group else builtin
         definitions.update(_kind_schemas(em, r))
-        paths.update(_resource_paths(False, r))
+        paths.update(_resource_paths(False, r, field_validation))
     for em in (builtin, crd):
         _meta_defs(em)
         definitions.update(em.named)
@@ -361,22 +363,22 @@ def v2_document() -> dict:
 
 
 @cache
-def v2_json_bytes() -> bytes:
-    return json.dumps(v2_document(), separators=(",", ":")).encode()
+def v2_json_bytes(field_validation: bool = True) -> bytes:
+    return json.dumps(v2_document(field_validation), separators=(",", ":")).encode()
 
 
 @cache
-def v2_protobuf_bytes() -> bytes:
+def v2_protobuf_bytes(field_validation: bool = True) -> bytes:
     from pyvirtctl.sim.openapi.protobuf import encode_document
 
-    return encode_document(v2_document())
+    return encode_document(v2_document(field_validation))
 
 
-def v3_path_document(path: str) -> bytes | None:
+def v3_path_document(path: str, field_validation: bool = True) -> bytes | None:
     """The document for `/openapi/v3/<path>` (`api/v1`, `apis/kubevirt.io/v1`), or None."""
     parts = path.strip("/").split("/")
     if len(parts) == 2 and parts[0] == "api":
-        return v3_group_version_bytes("", parts[1])
+        return v3_group_version_bytes("", parts[1], field_validation)
     if len(parts) == 3 and parts[0] == "apis":
-        return v3_group_version_bytes(parts[1], parts[2])
+        return v3_group_version_bytes(parts[1], parts[2], field_validation)
     return None
