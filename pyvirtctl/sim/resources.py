@@ -251,7 +251,7 @@ def resource_list(group: str, version: str) -> dict | None:
                        "verbs": list(r.verbs)}
         if r.short_names:
             entry["shortNames"] = list(r.short_names)
-        if r.group:
+        if r.group or r.kind in ("Pod", "Service"):  # what `kubectl get all` lists
             entry["categories"] = ["all"]
         items.append(entry)
         for sub in r.subresources:
