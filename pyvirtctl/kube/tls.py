@@ -217,6 +217,9 @@ class TLSInTLS:
                         self._obj.do_handshake()  # raises the EOF error in ssl's words
 
     def _flush(self) -> None:
+        with self._lock:
+            if not self._outgoing.pending:
+                return  # the usual case: never wait for a writer that may be blocked on a full socket
         with self._wlock:
             with self._lock:
                 data = self._outgoing.read()

@@ -190,6 +190,12 @@ def test_socks5_failures_in_gos_words(servers):
     with pytest.raises(TransportFailure) as err:
         Transport(proxy=lambda u: f"socks5://127.0.0.1:{proxy.port}").request("GET", f"https://{NAME}:6443/x")
     assert err.value.reason == f"socks connect tcp 127.0.0.1:{proxy.port}->{NAME}:6443: unknown error connection refused"
+    guarded = servers(socks5_proxy(("127.0.0.1", 1), user="alice", password="right"))
+    with pytest.raises(TransportFailure) as err:
+        Transport(proxy=lambda u: f"socks5://alice:wrong@127.0.0.1:{guarded.port}").request("GET", f"https://{NAME}:6443/x")
+    assert err.value.reason == (
+        f"socks connect tcp 127.0.0.1:{guarded.port}->{NAME}:6443: username/password authentication failed"
+    )
     port = closed_port()
     with pytest.raises(TransportFailure) as err:
         Transport(proxy=lambda u: f"socks5h://127.0.0.1:{port}").request("GET", f"https://{NAME}:6443/x")
