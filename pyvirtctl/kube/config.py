@@ -495,10 +495,6 @@ class ClusterConfig:
             ca = self.ca_data or _read_file(self.ca_file, "certificate-authority")
         return client_context(ca_pem=ca, insecure=self.insecure, client_cert=self.client_cert_material())
 
-    def host_path_prefix(self) -> str:
-        """Any path already in the server URL (Rancher-style proxies), without a trailing slash."""
-        return urlsplit(self.server).path.rstrip("/")
-
 
 def _header_key_escape(key: str) -> str:
     # client-go percent-encodes bytes that are not legal in a header name

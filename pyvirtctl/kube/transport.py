@@ -250,6 +250,9 @@ class _Conn:
         """True if an idle connection was closed by the server or holds bytes nobody asked for."""
         if self.buf:
             return True
+        pending = getattr(self.sock, "pending", None)
+        if pending is not None and pending():
+            return True  # decrypted bytes nobody asked for
         import select  # noqa: PLC0415
 
         try:
@@ -903,6 +906,9 @@ class Transport:
                     conn.close()
                 raise
             break
+        if status == 101 and not upgrade:
+            conn.close()
+            raise self._failure(method, url, _Fail("net/http: unexpected 101 Switching Protocols answer"))
         return self._answer(conn, method, url, version, status, reason, pairs, clock, stream, read_timeout, decode)
 
     def _exchange(self, conn: _Conn, method: str, head: bytes, head_data: bytes | None, source: Any,
@@ -1035,9 +1041,9 @@ def _request_head(method: str, target: str, host_header: str, headers: list[tupl
                   length: int | None, *, chunked: bool) -> bytes:
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}"]
     for key, value in headers:
-        if not key or not all(c in _TOKEN for c in key):
+        if not (key.isascii() and key.replace("-", "").isalnum()) and (not key or not all(c in _TOKEN for c in key)):
             raise _Fail(f"net/http: invalid header field name {_quote(key)}")
-        if any((c < " " and c != "\t") or c == "\x7f" for c in value):
+        if not value.isprintable() and any((c < " " and c != "\t") or c == "\x7f" for c in value):
             # the value is never printed: it may be a credential
             raise _Fail(f"net/http: invalid header field value for {_quote(key)}")
         lines.append(f"{key}: {value}")

@@ -156,15 +156,6 @@ class DialTarget:
     def secure(self) -> bool:
         return self.url.startswith("wss://")
 
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or ""
-
-    @property
-    def port(self) -> int:
-        p = urlsplit(self.url).port
-        return p or (443 if self.secure else 80)
-
     def http_url(self) -> str:
         return ("https" if self.secure else "http") + self.url[self.url.index(":") :]
 
