@@ -390,6 +390,7 @@ def http_get(s: Any, url: str, cert: str, token: str) -> Any:
     """GET the export link as a stream, verifying the server against the export's published CA (or the
     system's), through the session's proxy rule; no deadline (the download may take hours)."""
     transport = s.transport_for(ca_pem=cert)
+    transport.max_idle = 0  # one download: its connection closes with the answer
     return transport.request("GET", url, headers=[(TOKEN_HEADER, token)], stream=True, decode=False)
 
 
