@@ -53,7 +53,8 @@ def default_user_agent(argv0: str | None = None) -> str:
 class Response:
     """A complete (already read) HTTP answer."""
 
-    def __init__(self, status: int, headers: Mapping[str, str], body: bytes, url: str = "") -> None:
+    def __init__(self, status: int, headers: Any, body: bytes, url: str = "") -> None:
+        """`headers`: a mapping or the transport's Headers (case-insensitive `get`)."""
         self.status = status
         self.headers = headers
         self.body = body

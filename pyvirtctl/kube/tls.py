@@ -242,13 +242,13 @@ class TLSInTLS:
         while True:
             try:
                 with self._lock:
-                    return self._obj.read(n, buffer)
+                    return int(self._obj.read(n, buffer))
             except self._ssl.SSLWantReadError:
                 self._flush()
                 if not self._feed():
                     with self._lock:
                         try:
-                            return self._obj.read(n, buffer)
+                            return int(self._obj.read(n, buffer))
                         except (self._ssl.SSLZeroReturnError, self._ssl.SSLEOFError, self._ssl.SSLWantReadError):
                             return 0
             except (self._ssl.SSLZeroReturnError, self._ssl.SSLEOFError):
