@@ -39,6 +39,7 @@ HANDSHAKE_TIMEOUT = 30.0  # seconds; virtctl has none and can hang forever behin
 _READ_CHUNK = 1 << 20  # initial receive buffer (grows for larger messages)
 _MAX_BODY = 1024  # gorilla keeps at most this much of a failed handshake's body
 MAX_MESSAGE = 16 << 20  # the largest frame or message accepted (virt-handler sends at most 32 KiB ones)
+_OPCODES = (0x0, 0x1, 0x2, 0x8, 0x9, 0xA)
 _GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 CLOSE_NAMES = {
@@ -291,7 +292,7 @@ class Conn:
         self._wlock = threading.Lock()
         self._closed = False
         self._eof = False
-        self.max_message = max_message
+        self.max_message = max(125, max_message)
 
     # ---- reading
 
@@ -327,19 +328,19 @@ class Conn:
         """(fin|opcode byte, header length, payload length) of the frame at _start, checked as gorilla does."""
         self._fill(2)
         b0, b1 = self._buf[self._start], self._buf[self._start + 1]
-        ln = b1 & 0x7F
-        hl = 2
-        if ln == 126:
+        if b1 < 126:  # unmasked, short: the usual console frame
+            ln, hl = b1, 2
+        elif b1 == 126:
             self._fill(4)
-            ln = int.from_bytes(self._buf[self._start + 2 : self._start + 4], "big")
-            hl = 4
-        elif ln == 127:
+            ln, hl = int.from_bytes(self._buf[self._start + 2 : self._start + 4], "big"), 4
+        elif b1 == 127:
             self._fill(10)
-            ln = int.from_bytes(self._buf[self._start + 2 : self._start + 10], "big")
-            hl = 10
-        if b0 & 0x70 or b1 & 0x80 or ln > self.max_message or (b0 & 0x0F) not in (0x0, 0x1, 0x2, 0x8, 0x9, 0xA):
+            ln, hl = int.from_bytes(self._buf[self._start + 2 : self._start + 10], "big"), 10
+        else:  # masked: a server must not mask
+            self._violation(b0, b1, b1 & 0x7F)
+        if b0 != 0x82 and (b0 & 0x70 or (b0 & 0x0F) not in _OPCODES or (b0 & 0x08 and (ln > 125 or b0 < 0x80))):
             self._violation(b0, b1, ln)
-        if b0 & 0x08 and (ln > 125 or not b0 & 0x80):
+        if ln > self.max_message:
             self._violation(b0, b1, ln)
         return b0, hl, ln
 
@@ -348,7 +349,7 @@ class Conn:
         opcode = b0 & 0x0F
         if b0 & 0x70:
             err = ProtocolError(f"unexpected reserved bits 0x{b0 & 0x70:x}")
-        elif opcode not in (0x0, 0x1, 0x2, 0x8, 0x9, 0xA):
+        elif opcode not in _OPCODES:
             err = ProtocolError(f"unknown opcode {opcode}")
         elif b1 & 0x80:
             err = ProtocolError("incorrect mask flag")
