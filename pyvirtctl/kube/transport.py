@@ -920,6 +920,7 @@ class Transport:
                 progress(len(head_data))
             return _read_head(conn, clock, method)
         conn.send(head, clock)
+        wrong = ""
         if expect:
             early = self._await_continue(conn, method, clock)
             if early is not None:
@@ -934,6 +935,9 @@ class Transport:
             elif source is not None:
                 sent = 0
                 for data in _slices(source):
+                    if length is not None and sent + len(data) > length:
+                        sent += len(data)
+                        break  # never more bytes than announced: that would be the next request's start
                     conn.send(b"%x\r\n%s\r\n" % (len(data), data) if length is None else data, clock)
                     sent += len(data)
                     if progress:
@@ -941,7 +945,8 @@ class Transport:
                 if length is None:
                     conn.send(b"0\r\n\r\n", clock)
                 elif sent != length:
-                    raise _Fail(f"http: ContentLength={length} with Body length {sent}")
+                    conn.spent = True
+                    wrong = f"http: ContentLength={length} with Body length {sent}"
         except _Fail as f:
             if f.timed_out:
                 raise
@@ -952,6 +957,8 @@ class Transport:
                 raise f from None
             conn.spent = True
             return answer
+        if wrong:
+            raise _Fail(wrong)
         return _read_head(conn, clock, method)
 
     def _await_continue(self, conn: _Conn, method: str, clock: _Clock) -> tuple[str, int, str, list] | None:

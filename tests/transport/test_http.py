@@ -523,3 +523,14 @@ def test_an_early_answer_during_a_large_upload_is_returned(servers):
     srv = servers(script)
     r = Transport().request("POST", srv.url(), body=iter([b"q" * (1 << 20)] * 64))
     assert (r.status, r.body) == (413, b"too big!")
+
+
+@pytest.mark.parametrize(("data", "announced"), [(b"a" * 10, 20), (b"a" * 30, 20)])
+def test_a_body_that_does_not_match_its_length_is_refused(servers, data, announced):
+    srv = servers(keep_alive(lambda p, h, n: ok()))
+    url = srv.url("/upload")
+    with pytest.raises(TransportFailure) as err:
+        Transport().request("PUT", url, body=io.BytesIO(data), content_length=announced)
+    assert err.value.message == f'Put "{url}": http: ContentLength={announced} with Body length {len(data)}'
+    time.sleep(0.2)
+    assert srv.bodies == []  # the server never got a complete (or an overlong) body
