@@ -53,6 +53,9 @@ def report(error: CLIError) -> int:
     if hint:
         print(hint, file=sys.stderr)
     print(error.message, file=sys.stderr)
+    extra = getattr(error, "hint", "")  # kubectl's advice for an unconfigured client (kube/session.py)
+    if extra:
+        print(extra, file=sys.stderr)
     sys.stderr.flush()
     return 1
 

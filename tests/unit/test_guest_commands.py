@@ -269,7 +269,7 @@ def test_gunzip_handles_multiple_members():
     import gzip
 
     class Resp:
-        def stream(self, n):
+        def iter_chunks(self, n):
             data = gzip.compress(b"abc") + gzip.compress(b"def")
             return [data[:7], data[7:]]
 
