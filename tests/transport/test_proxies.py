@@ -207,7 +207,7 @@ def test_socks5_failures_in_gos_words(servers):
 
 def every_caller(s: Session, ca: bytes, server: str) -> list[str]:
     """REST, watch, completion, a websocket and a download; what each got back."""
-    from pyvirtctl.completion import _fetch
+    from pyvirtctl.completion.names import _fetch
 
     got = [s.request("GET", "/apis").json()["path"]]
     s.close()
@@ -251,7 +251,7 @@ def test_no_proxy_exempts_every_caller(servers, certs):
     proxy = servers(connect_proxy())
     s = session({"HTTPS_PROXY": f"127.0.0.1:{proxy.port}", "NO_PROXY": ".example.test"},
                 server=f"https://{NAME}:6443", certificate_authority=str(certs.ca))
-    from pyvirtctl.completion import _fetch
+    from pyvirtctl.completion.names import _fetch
 
     calls = [
         lambda: s.request("GET", "/apis"),
@@ -271,7 +271,7 @@ def test_no_proxy_exempts_every_caller(servers, certs):
 
 
 def test_server_path_prefix_for_rest_websocket_and_completion(servers):
-    from pyvirtctl.completion import _fetch
+    from pyvirtctl.completion.names import _fetch
 
     api = servers(api_script)
     s = session(server=f"http://127.0.0.1:{api.port}/k8s/clusters/c-1", token="t")
