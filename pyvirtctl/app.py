@@ -18,6 +18,17 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "addvolume": ("pyvirtctl.commands.volume:addvolume_cmd", "add a volume to a running VM"),
     "completion": ("pyvirtctl.commands.completion:completion_cmd", "Generate the autocompletion script for the specified shell"),
     "console": ("pyvirtctl.commands.console:console_cmd", "Connect to a console of a virtual machine instance."),
+    "create": ("pyvirtctl.commands.create:create_cmd", "Create a manifest for the specified Kind."),
+    "create clone": ("pyvirtctl.commands.create:clone_cmd", "Create a clone object manifest"),
+    "create instancetype": (
+        "pyvirtctl.commands.create:instancetype_cmd",
+        "Create VirtualMachineInstancetype or VirtualMachineClusterInstancetype manifest.",
+    ),
+    "create preference": (
+        "pyvirtctl.commands.create:preference_cmd",
+        "Create a VirtualMachinePreference or VirtualMachineClusterPreference manifest.",
+    ),
+    "create vm": ("pyvirtctl.commands.create:vm_cmd", "Create a VirtualMachine manifest."),
     "evacuate-cancel": ("pyvirtctl.commands.evacuate:evacuate_cancel_cmd", "Cancel evacuation for a VM, VMI, or all VMIs on a node"),
     "expand": ("pyvirtctl.commands.expand:expand_cmd", "Return the VirtualMachine object with expanded instancetype and preference."),
     "expose": ("pyvirtctl.commands.expose:expose_cmd", "Expose a virtual machine instance, virtual machine, or virtual machine instance replica set as a new service."),
