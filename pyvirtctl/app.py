@@ -52,6 +52,11 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "start": ("pyvirtctl.commands.vm:start_cmd", "Start a virtual machine."),
     "status": ("pyvirtctl.commands.listing:status_cmd", "Show one virtual machine in depth."),
     "stop": ("pyvirtctl.commands.vm:stop_cmd", "Stop a virtual machine."),
+    "template": ("pyvirtctl.commands.template:template_cmd", "Work with VirtualMachineTemplates"),
+    "template convert": (
+        "pyvirtctl.commands.template:convert_cmd",
+        "Convert an OpenShift Template into a VirtualMachineTemplate.",
+    ),
     "unpause": ("pyvirtctl.commands.pause:unpause_cmd", "Unpause a virtual machine"),
     "userlist": ("pyvirtctl.commands.guestagent:userlist_cmd", "Return full list of logged in users on the guest machine."),
     "version": ("pyvirtctl.commands.version:version_cmd", "Print the client and server version information."),

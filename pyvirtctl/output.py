@@ -50,8 +50,65 @@ def go_float(value: float) -> str:
     return text
 
 
+class RawJSON(str):
+    """JSON text written as it is (Go's json.RawMessage / runtime.RawExtension): go_json only compacts
+    it, escapes HTML characters in its strings and indents it like json.MarshalIndent."""
+
+
+def _raw_json(text: str, indent: str | None, level: int) -> str:
+    out: list[str] = []
+    depth = level
+    i, n = 0, len(text)
+    pending_open = False
+    while i < n:
+        ch = text[i]
+        if ch in " \t\r\n":
+            i += 1
+            continue
+        if ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            chunk = text[i : j + 1]
+            if any(c in chunk for c in _HTML):
+                chunk = "".join(_HTML.get(c, c) for c in chunk)
+            if pending_open and indent is not None:
+                out.append("\n" + indent * depth)
+            pending_open = False
+            out.append(chunk)
+            i = j + 1
+            continue
+        if ch in "{[":
+            if pending_open and indent is not None:
+                out.append("\n" + indent * depth)
+            out.append(ch)
+            depth += 1
+            pending_open = True
+        elif ch in "}]":
+            depth -= 1
+            if not pending_open and indent is not None:
+                out.append("\n" + indent * depth)
+            pending_open = False
+            out.append(ch)
+        elif ch == ",":
+            out.append(ch)
+            if indent is not None:
+                out.append("\n" + indent * depth)
+        elif ch == ":":
+            out.append(": " if indent is not None else ":")
+        else:
+            if pending_open and indent is not None:
+                out.append("\n" + indent * depth)
+            pending_open = False
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def go_json(obj: Any, indent: str | None = None, _level: int = 0) -> str:
     """json.Marshal (indent None) or json.MarshalIndent(obj, "", indent) of an ordered object."""
+    if isinstance(obj, RawJSON):
+        return _raw_json(obj, indent, _level)
     if obj is None:
         return "null"
     if obj is True:
