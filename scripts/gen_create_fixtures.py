@@ -27,6 +27,7 @@ PROBE_LINE = re.compile(r"^dial tcp [^\n]*: connect: connection refused\n", re.M
 
 LONG = "a very long value with spaces that goes on and on and on for more than eighty characters in total"
 PW = {"pw.txt": "  s3cret!\n", "empty.txt": "\n"}
+STDIN = "<stdin>"  # a "file" of this name is the case's standard input
 
 # (id, argv, files)
 CASES: list[tuple[str, list[str], dict[str, str]]] = [
@@ -225,13 +226,122 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
                    "--new-mac-address", "ab:8", "--new-mac-address", "1:9", "--new-mac-address", "eth09:10"], {}),
 ]
 
+# ---- template convert (local files and stdin)
+OCP_TEMPLATE = """apiVersion: template.openshift.io/v1
+kind: Template
+metadata:
+  name: fedora-small
+  namespace: openshift
+  labels:
+    os.template.kubevirt.io/fedora: "true"
+    workload: server
+  annotations:
+    description: Fedora <small> & friendly
+    openshift.io/display-name: Fedora VM
+  resourceVersion: "123"
+message: "VM ${NAME} created, password ${PASSWORD}"
+objects:
+- apiVersion: kubevirt.io/v1
+  kind: VirtualMachine
+  metadata:
+    name: ${NAME}
+    labels:
+      app: ${NAME}
+  spec:
+    runStrategy: Halted
+    template:
+      spec:
+        domain:
+          cpu:
+            cores: 1
+          memory:
+            guest: 2Gi
+          devices: {}
+        terminationGracePeriodSeconds: 180
+        volumes:
+        - name: rootdisk
+          containerDisk:
+            image: quay.io/containerdisks/fedora:41
+        - name: cloudinit
+          cloudInitNoCloud:
+            userData: |
+              #cloud-config
+              password: ${PASSWORD}
+parameters:
+- name: NAME
+  description: VM name
+  generate: expression
+  from: fedora-[a-z0-9]{16}
+- name: PASSWORD
+  displayName: Password
+  required: true
+  value: changeme
+labels:
+  template: fedora
+"""
+TPL_FILES = {
+    "t.yaml": OCP_TEMPLATE,
+    "t.json": '{"metadata": {"name": "j", "labels": {"a": 1, "b": true, "c": null}}, "Message": 1.50,'
+              ' "objects": [{"z": 1, "a": {"y": 1.50, "x": "<b>&", "e": {}, "l": [], "n": null}}]} trailing',
+    "values.yaml": "objects:\n- a: 1.0\n  b: 1e3\n  c: 0777\n  d: yes\n  e: 2024-01-01\n  f: ~\n"
+                   "  g: 12345678901234567890\n  h: \"x\"\n  i: 1.5\n  j: 0x1F\n  k: 1_000\n  on: off\n  1: one\n",
+    "coerce.yaml": "metadata:\n  name: 5\n  labels:\n    a: 1\n    b: true\nmessage: 2.5\nparameters:\n"
+                   "- name: 1\n  value: 0x1F\n  required: yes\nobjects:\n- null\n",
+    "zero.yaml": "objects: []\n",
+    "two.yaml": "objects:\n- a: 1\n- b: 2\n",
+    "comment.yaml": "---\n# only a comment\n",
+    "multi.yaml": "objects:\n- x: 1\n---\nobjects: []\n",
+    "empty.yaml": "",
+    "list.json": "[1, 2]",
+    "badreq.yaml": 'parameters:\n- name: A\n  required: "yes"\nobjects:\n- {}\n',
+    "badobjects.yaml": "objects: 5\n",
+    "badmeta.yaml": "metadata: []\nobjects:\n- {}\n",
+    "badreq.json": '{"objects": [{}], "parameters": [{"name": "A", "required": "yes"}]}',
+    "badmsg.json": '{"message": {}, "objects": [{}]}',
+    "truncated.json": '{"objects": [{}',
+    "badsyntax.json": '{"objects": [null] [0]}',
+}
+CASES += [
+    ("tpl-convert-yaml", ["template", "convert", "-f", "t.yaml"], TPL_FILES),
+    ("tpl-convert-yaml-json", ["template", "convert", "-f", "t.yaml", "-o", "json"], TPL_FILES),
+    ("tpl-convert-json", ["template", "convert", "--file", "t.json"], TPL_FILES),
+    ("tpl-convert-json-json", ["template", "convert", "--file=t.json", "--output=json"], TPL_FILES),
+    ("tpl-convert-values", ["template", "convert", "-f", "values.yaml"], TPL_FILES),
+    ("tpl-convert-values-json", ["template", "convert", "-f", "values.yaml", "-o", "json"], TPL_FILES),
+    ("tpl-convert-coerce", ["template", "convert", "-f", "coerce.yaml"], TPL_FILES),
+    ("tpl-convert-zero", ["template", "convert", "-f", "zero.yaml"], TPL_FILES),
+    ("tpl-convert-two", ["template", "convert", "-f", "two.yaml"], TPL_FILES),
+    ("tpl-convert-comment", ["template", "convert", "-f", "comment.yaml"], TPL_FILES),
+    ("tpl-convert-multi", ["template", "convert", "-f", "multi.yaml"], TPL_FILES),
+    ("tpl-convert-empty", ["template", "convert", "-f", "empty.yaml"], TPL_FILES),
+    ("tpl-convert-list", ["template", "convert", "-f", "list.json"], TPL_FILES),
+    ("tpl-convert-bad-required", ["template", "convert", "-f", "badreq.yaml"], TPL_FILES),
+    ("tpl-convert-bad-objects", ["template", "convert", "-f", "badobjects.yaml"], TPL_FILES),
+    ("tpl-convert-bad-metadata", ["template", "convert", "-f", "badmeta.yaml"], TPL_FILES),
+    ("tpl-convert-bad-required-json", ["template", "convert", "-f", "badreq.json"], TPL_FILES),
+    ("tpl-convert-bad-message-json", ["template", "convert", "-f", "badmsg.json"], TPL_FILES),
+    ("tpl-convert-truncated-json", ["template", "convert", "-f", "truncated.json"], TPL_FILES),
+    ("tpl-convert-syntax-json", ["template", "convert", "-f", "badsyntax.json"], TPL_FILES),
+    ("tpl-convert-missing", ["template", "convert", "-f", "missing.yaml"], {}),
+    ("tpl-convert-directory", ["template", "convert", "-f", "."], {}),
+    ("tpl-convert-no-source", ["template", "convert"], {}),
+    ("tpl-convert-name-and-file", ["template", "convert", "a", "-f", "t.yaml"], TPL_FILES),
+    ("tpl-convert-two-names", ["template", "convert", "a", "--name", "b"], {}),
+    ("tpl-convert-output", ["template", "convert", "-f", "t.yaml", "-o", "xml"], TPL_FILES),
+    ("tpl-convert-args", ["template", "convert", "a", "b"], {}),
+    ("tpl-convert-exclusive", ["template", "convert", "--name", "a", "-f", "t.yaml"], TPL_FILES),
+    ("tpl-convert-stdin", ["template", "convert", "-f", "-", "-o", "json"], {"<stdin>": '{"objects": [{"a": "<1>"}]}'}),
+]
+
 
 def run(ref: str, argv: list[str], files: dict[str, str]) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         for name, content in files.items():
-            Path(tmp, name).write_text(content)
+            if name != STDIN:
+                Path(tmp, name).write_text(content)
         env = {"PATH": "/usr/bin:/bin", "HOME": tmp, "LANG": "C.UTF-8"}
-        proc = subprocess.run([ref, *argv], capture_output=True, cwd=tmp, env=env, timeout=60)
+        stdin = files.get(STDIN, "").encode()
+        proc = subprocess.run([ref, *argv], capture_output=True, cwd=tmp, env=env, timeout=60, input=stdin)
     stderr = PROBE_LINE.sub("", proc.stderr.decode("utf-8", "surrogateescape"))
     return {"rc": proc.returncode, "stdout": proc.stdout.decode("utf-8", "surrogateescape"), "stderr": stderr}
 

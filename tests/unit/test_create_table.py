@@ -1,4 +1,4 @@
-"""`create vm|instancetype|preference|clone` against the reference virtctl's recorded answers.
+"""`create vm|instancetype|preference|clone` and `template convert` against the reference virtctl's recorded answers.
 
 tests/fixtures/create_cases.json holds, for each argument list, what virtctl v1.9.0 printed (stdout,
 stderr, exit status), recorded by scripts/gen_create_fixtures.py. Each case runs pyvirtctl's real
@@ -9,8 +9,10 @@ when they use Kubernetes' random-name alphabet (so a suffix from any other alpha
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ import pytest
 from pyvirtctl.cli import main
 
 CASES = json.loads((Path(__file__).resolve().parent.parent / "fixtures" / "create_cases.json").read_text())
+STDIN = "<stdin>"  # the case's standard input, not a file
 SUFFIX = re.compile(r"-[bcdfghjklmnpqrstvwxz2456789]{5}\b")
 
 
@@ -28,7 +31,10 @@ def normalise(text: str) -> str:
 def run_cli(argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
             files: dict[str, str] | None = None) -> tuple[int, str, str]:
     for name, content in (files or {}).items():
-        (tmp_path / name).write_text(content)
+        if name == STDIN:
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(content.encode())))
+        else:
+            (tmp_path / name).write_text(content)
     for var in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "NO_COLOR"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))

@@ -222,7 +222,18 @@ def _yaml_loader() -> Any:
             return go_yaml_resolve(value)
         return value
 
+    def construct_map(loader: Any, node: Any) -> dict[str, Any]:
+        # keys become strings right away (sigs.k8s.io/yaml's rule), so `1` and `true` stay two keys
+        loader.flatten_mapping(node)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            out[_key_string(loader.construct_object(key_node, deep=True))] = loader.construct_object(
+                value_node, deep=True
+            )
+        return out
+
     GoLoader.add_constructor("tag:yaml.org,2002:str", construct_str)
+    GoLoader.add_constructor("tag:yaml.org,2002:map", construct_map)
     return GoLoader
 
 
@@ -300,12 +311,6 @@ def _json_kind(value: Any) -> str:
     return "null"
 
 
-def _go_json_number_text(value: float) -> str:
-    from pyvirtctl.output import go_float
-
-    return go_float(value)
-
-
 class _Typed:
     """encoding/json Unmarshal into a schema, from either a _JSONNode tree or plain Python values."""
 
@@ -326,17 +331,10 @@ class _Typed:
             return RawJSON(go_json(_jsonable(node)))
         if kind == "null":
             return None
-        if schema == "string":
-            if kind == "string":
-                return value
-            if kind == "bool":
-                return "true" if value else "false"
-            if kind == "number":
-                number = float(value) if isinstance(value, str) else value
-                if isinstance(number, int):
-                    return str(number)
-                return _format_float32(number)
-            raise self.error(kind, path, schema)
+        if schema == "string":  # strict, like encoding/json (YAML input was coerced before)
+            if kind != "string":
+                raise self.error(kind, path, schema)
+            return value
         if schema == "bool":
             if kind != "bool":
                 raise self.error(kind, path, schema)
@@ -409,27 +407,40 @@ def decode(data: bytes, schema: Schema, what: str) -> dict[str, Any]:
     head = text[:1024].lstrip(_WS)
     try:
         if head.startswith("{"):
+            # JSON first; when that fails the same bytes are tried as YAML (which also coerces
+            # numbers into string fields), and only if YAML fails too is the JSON error reported
             try:
-                node = _parse_json(text)
-            except _JSONSyntax as e:
-                raise ManifestError(str(e)) from None
-            return _Typed(schema[2].split(".")[-1] + ".").decode(node, schema, "", text) or {}
-        doc = first_yaml_document(data)
-        if doc is None:
-            raise ManifestError("EOF")
-        import yaml
-
-        try:
-            obj = yaml.load(doc.decode("utf-8", "surrogateescape"), Loader=_yaml_loader())  # noqa: S506 - safe loader subclass
-        except yaml.YAMLError as e:
-            raise ManifestError(f"error converting YAML to JSON: {_yaml_problem(e)}") from None
-        obj = _coerce(obj, schema)
-        try:
-            return _Typed(".").decode(obj, schema, "") or {}
-        except ManifestError as e:
-            raise ManifestError(f"error unmarshaling JSON: while decoding JSON: {e.message}") from None
+                try:
+                    node = _parse_json(text)
+                except _JSONSyntax as e:
+                    raise ManifestError(str(e)) from None
+                return _Typed(schema[2].split(".")[-1] + ".").decode(node, schema, "", text) or {}
+            except ManifestError as json_error:
+                try:
+                    return _decode_yaml(data, schema)
+                except ManifestError:
+                    raise json_error from None
+        return _decode_yaml(data, schema)
     except ManifestError as e:
         raise ManifestError(f"error decoding {what}: {e.message}") from None
+
+
+def _decode_yaml(data: bytes, schema: Schema) -> dict[str, Any]:
+    doc = first_yaml_document(data)
+    if doc is None:
+        raise ManifestError("EOF")
+    import yaml
+
+    try:
+        # the first document only: go-yaml ignores whatever follows it
+        obj = next(yaml.load_all(doc.decode("utf-8", "surrogateescape"), Loader=_yaml_loader()), None)  # noqa: S506
+    except yaml.YAMLError as e:
+        raise ManifestError(f"error converting YAML to JSON: {_yaml_problem(e)}") from None
+    obj = _coerce(obj, schema)
+    try:
+        return _Typed(".").decode(obj, schema, "") or {}
+    except ManifestError as e:
+        raise ManifestError(f"error unmarshaling JSON: while decoding JSON: {e.message}") from None
 
 
 def raw_to_value(raw: RawJSON | None) -> Any:
