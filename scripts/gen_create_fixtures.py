@@ -333,6 +333,18 @@ CASES += [
     ("tpl-convert-stdin", ["template", "convert", "-f", "-", "-o", "json"], {"<stdin>": '{"objects": [{"a": "<1>"}]}'}),
 ]
 
+# ---- help and usage (pyvirtctl adds its `-o, --output` line to the create commands' flags)
+CASES += [
+    ("help-create-bare", ["create"], {}),
+    ("help-create-unknown", ["create", "disk"], {}),
+    ("help-create", ["create", "--help"], {}),
+    ("help-create-vm", ["create", "vm", "--help"], {}),
+    ("help-create-instancetype", ["create", "instancetype", "-h"], {}),
+    ("help-create-preference", ["create", "preference", "--help"], {}),
+    ("help-create-clone", ["create", "clone", "--help"], {}),
+    ("help-template-convert", ["template", "convert", "--help"], {}),
+]
+
 
 def run(ref: str, argv: list[str], files: dict[str, str]) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:

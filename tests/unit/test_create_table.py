@@ -51,13 +51,43 @@ def test_table_is_large_and_mixed() -> None:
     assert len({c["id"] for c in CASES}) == len(CASES)
 
 
+# pyvirtctl's one addition to these commands' help: the -o/--output flag line
+OUTPUT_HELP_LINE = re.compile(r"^  -o, --output string +Output format of the manifest: yaml \(as virtctl prints it\) "
+                              r"or json\. \(default \"yaml\"\)\n", re.M)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_same_output_as_virtctl(case: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, err = run_cli(case["argv"], tmp_path, monkeypatch, capsys, case["files"])
+    if case["id"].startswith("help-create-") and case["argv"][-1] in ("-h", "--help"):
+        out, n = OUTPUT_HELP_LINE.subn("", out)
+        assert n == 1
     assert normalise(out) == normalise(case["stdout"])
     assert err == case["stderr"]
     assert rc == case["rc"]
+
+
+CREATE_OK = [c for c in CASES if c["rc"] == 0 and c["argv"][:1] != ["template"] and "create" in c["argv"]
+             and not c["id"].startswith("help-")]
+
+
+@pytest.mark.parametrize("case", CREATE_OK, ids=[c["id"] for c in CREATE_OK])
+def test_json_output_is_the_same_manifest(case: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`-o json` (a pyvirtctl addition) prints the object virtctl's YAML describes, in Go field order."""
+    import yaml
+
+    from pyvirtctl.kubevirt.manifests.decode import (
+        _yaml_loader,  # go-yaml's scalar rules (2024-02-30 is a string)
+    )
+
+    rc, out, err = run_cli([*case["argv"], "-o", "json"], tmp_path, monkeypatch, capsys, case["files"])
+    assert rc == 0 and err == case["stderr"]
+    assert out.endswith("}\n")
+    got = json.loads(normalise(out))
+    assert got == yaml.load(normalise(case["stdout"]), Loader=_yaml_loader())  # noqa: S506 - a SafeLoader
+    assert list(got)[:2] == ["kind", "apiVersion"]  # TypeMeta first, as json.Marshal writes it
 
 
 def test_random_names_use_the_kubernetes_alphabet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
