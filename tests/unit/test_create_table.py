@@ -103,3 +103,13 @@ def test_random_names_use_the_kubernetes_alphabet(tmp_path: Path, monkeypatch: p
             assert re.fullmatch(r"[bcdfghjklmnpqrstvwxz2456789]{5}", suffix)
             names.add(suffix)
     assert len(names) > 30  # random, not fixed
+
+
+def test_create_stays_light(tmp_path: Path) -> None:
+    """`create vm` is a local command: no YAML library, TLS, HTTP pool, rich or kubernetes package."""
+    from tests.unit import test_import_budget as budget
+
+    modules, output = budget.loaded_modules(tmp_path, ["create", "vm", "--name", "x", "--volume-import",
+                                                       "type:blank,size:1Gi", "--user", "u"])
+    assert "kind: VirtualMachine" in output
+    assert budget.heavy(modules, budget.FORBIDDEN + ("yaml", "urllib3", "ssl", "rich")) == []
