@@ -481,6 +481,36 @@ def find_subcommand(args: list[str], table: dict[str, FlagDef]) -> int | None:
     return None
 
 
+def strip_flags_index(args: list[str], table: dict[str, FlagDef]) -> int | None:
+    """Index of the first command word as cobra's stripFlags finds it below a command (`vnc`, `create`).
+
+    Unlike `find_subcommand`, a flag cobra does not know as a bool is taken to have a separate value
+    (`create --name x vm` finds `vm`), and a flag followed by only one more word ends the search.
+    """
+    i = 0
+    while i < len(args):
+        a = args[i]
+        rest = len(args) - i - 1
+        if a == "--":
+            return None
+        takes_value = False
+        if a.startswith("--") and "=" not in a:
+            fd = table.get(a)
+            takes_value = fd is None or not fd.is_bool
+        elif a.startswith("-") and "=" not in a and len(a) == 2:
+            fd = table.get(a)
+            takes_value = fd is None or not fd.is_bool
+        if takes_value:
+            if rest <= 1:
+                return None
+            i += 2
+            continue
+        if a and not a.startswith("-"):
+            return i
+        i += 1
+    return None
+
+
 def _apply(ctx: _click.Context, fd: FlagDef, value: Any) -> None:
     name = fd.param.name
     changed: set[str] = ctx.meta.setdefault("pyvirtctl.changed", set())
@@ -609,7 +639,13 @@ class GoGroup(TyperGroup):
             raise UsageError(self._unknown(name))
         rest = list(args[1:])
         # cobra subcommands of a runnable command (`vnc screenshot`): the first positional picks them
-        sub_idx = find_subcommand(rest, flag_table(self, "root"))
+        sub_idx = None
+        if any(n.startswith(name + " ") for n in self.registry):
+            table = dict(flag_table(self, "root"))
+            parent = load_command(self.registry, name)
+            if parent is not None:
+                table.update(flag_table(parent, "cmd"))
+            sub_idx = strip_flags_index(rest, table)
         if sub_idx is not None and f"{name} {rest[sub_idx]}" in self.registry:
             full = f"{name} {rest[sub_idx]}"
             return full, load_command(self.registry, full), rest[:sub_idx] + rest[sub_idx + 1 :]

@@ -38,3 +38,14 @@ def test_volume_import_types():
     assert values(["create", "vm", "--volume-import"], "type:s") == ["type:s3,", "type:snapshot,"]
     assert values(["create", "vm", "--volume-import"], "type:ds,") == []
     assert values(["create", "vm"], "--volume-import=type:b") == ["--volume-import=type:blank,"]
+
+
+def test_flags_between_group_and_subcommand_follow_cobra():
+    """cobra's stripFlags: an unknown or valued flag before the subcommand swallows the next word."""
+    from pyvirtctl.goflags import strip_flags_index
+
+    assert strip_flags_index(["--name", "x", "vm"], {}) == 2
+    assert strip_flags_index(["--namespaced", "instancetype", "--cpu", "1"], {}) is None  # no command word left
+    assert strip_flags_index(["--name", "vm"], {}) is None  # a flag with one word after it ends the search
+    assert strip_flags_index(["--x=1", "vm"], {}) == 1
+    assert strip_flags_index(["--", "vm"], {}) is None
