@@ -119,7 +119,7 @@ def read_as_csv(s: str) -> list[str]:
             if i >= n or data[i : i + 1] in (b"\n", b"\r"):
                 return fields
             if data[i : i + 1] != b",":
-                raise fail(i, 'extraneous or missing " in quoted-field')
+                raise fail(i - 1, 'extraneous or missing " in quoted-field')
             i += 1
             continue
         end = n
@@ -130,7 +130,7 @@ def read_as_csv(s: str) -> list[str]:
         field_bytes = data[i:end]
         q = field_bytes.find(b'"')
         if q >= 0:
-            raise fail(i + q, 'bare " in non-quoted field')
+            raise fail(i + q, 'bare " in non-quoted-field')
         fields.append(field_bytes.rstrip(b"\r").decode("utf-8", "surrogateescape"))
         if end >= n or data[end : end + 1] == b"\n":
             return fields
