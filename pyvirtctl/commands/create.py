@@ -3,8 +3,10 @@
 Each command turns its flags into the options dataclass of `pyvirtctl.kubevirt.manifests`, builds
 the manifest there and prints it. The client configuration is loaded first, as virtctl does: a
 broken kubeconfig is an error even though nothing is sent, and an explicit `-n` becomes the
-manifest's namespace. Nothing is sent to the cluster. (Creating the object on the cluster is a
-separate step after `build_*` returns: the printed manifest is exactly the request body.)
+manifest's namespace. Nothing is sent to the cluster.
+
+Creating the object (a future `--apply`) is one step after `build_*` returns: POST the same dict to
+`pyvirtctl.kubevirt.manifests.target.collection_path(manifest, namespace)`.
 """
 
 from __future__ import annotations

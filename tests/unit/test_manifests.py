@@ -153,3 +153,16 @@ def test_go_yaml_emitter_shapes() -> None:
     long = "word " * 20
     assert go_yaml({"k": long.strip()}) == "k: " + "word " * 15 + "word\n  " + "word " * 3 + "word\n"
     assert json.loads(go_json({"k": RawJSON('{"z": [1, {}]}')})) == {"k": {"z": [1, {}]}}
+
+
+def test_collection_paths_for_apply() -> None:
+    from pyvirtctl.kubevirt.manifests.target import collection_path
+
+    assert collection_path(vm.build_vm(vm.VMOptions(name="a")), "default") == (
+        "/apis/kubevirt.io/v1/namespaces/default/virtualmachines")
+    assert collection_path(vm.build_vm(vm.VMOptions(name="a", namespace="team")), "default") == (
+        "/apis/kubevirt.io/v1/namespaces/team/virtualmachines")
+    it = instancetype.build_instancetype(instancetype.InstancetypeOptions(cpu=1, memory="1Gi"))
+    assert collection_path(it, "default") == "/apis/instancetype.kubevirt.io/v1beta1/virtualmachineclusterinstancetypes"
+    c = clone.build_clone(clone.CloneOptions(source_name="s"))
+    assert collection_path(c, "x y") == "/apis/clone.kubevirt.io/v1beta1/namespaces/x%20y/virtualmachineclones"
