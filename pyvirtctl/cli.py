@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict
     prog = program_name(argv0)
     instruction = os.environ.get(complete_var(argv0))
     if instruction or args[:1] in (["__complete"], ["__completeNoDesc"]):
-        from pyvirtctl import completion  # TAB: the shell protocols, never an error exit
+        from pyvirtctl.completion import engine as completion  # TAB: the shell protocols, never an error exit
 
         if instruction:
             return completion.respond(instruction, argv0, prog, registry)

@@ -105,7 +105,7 @@ def command_help(cmd: _click.Command, ctx: _click.Context) -> str:
     root = ctx.find_root()
     prog = root.info_name or "virtctl"
     parent_path = " ".join(ctx.command_path.split(" ")[:-1]) if " " in ctx.command_path else prog
-    head = (spec.long or spec.short).rstrip()
+    head = (spec.long or spec.short).rstrip().replace("{{ProgramName}}", prog)
     use_line = f"{parent_path} {spec.use}"
     if "[flags]" not in use_line:
         use_line += " [flags]"

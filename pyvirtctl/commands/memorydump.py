@@ -343,7 +343,7 @@ def create_export(s: Any, ns: str, name: str, claim: str, out: Out) -> bool:
     except CLIError as e:
         if not (isinstance(e, ApiError) and e.status == 409):
             raise
-    out.line(f"VirtualMachineExport '{ns}/{name}' created succesfully")
+    out.line(f"VirtualMachineExport '{ns}/{name}' created successfully")
     return True
 
 
@@ -354,7 +354,7 @@ def delete_export(s: Any, ns: str, name: str, out: Out) -> None:
         if _not_found(e):
             out.line(f"VirtualMachineExport '{ns}/{name}' does not exist")
         return  # virtctl defers this call and drops its error
-    out.line(f"VirtualMachineExport '{ns}/{name}' deleted succesfully")
+    out.line(f"VirtualMachineExport '{ns}/{name}' deleted successfully")
 
 
 def wait_for_export(s: Any, ns: str, name: str, out: Out) -> None:
@@ -476,7 +476,7 @@ def download_once(s: Any, ns: str, name: str, claim: str, o: DumpOptions, dest: 
                 stop()
         finally:
             resp.release_conn()
-        out.line("Download finished succesfully")
+        out.line("Download finished successfully")
         return True
     finally:
         if created:
@@ -503,7 +503,7 @@ def run_download(o: DumpOptions, s: Any, out: Out) -> None:
             if attempt < DOWNLOAD_RETRIES:
                 out.line("Retrying...")
                 out.sleep(2.0)
-    raise CLIError("retry count reached, exiting unsuccesfully")
+    raise CLIError("retry count reached, exiting unsuccessfully")
 
 
 # --------------------------------------------------------------------------- command
@@ -541,11 +541,11 @@ def memory_dump_cmd(
         ),
     ] = False,
     format: Annotated[  # noqa: A002 - the flag's name
-        str, typer.Option("--format", help="Specifies the format of the memory dump download (gzipped or raw).")
+        str, typer.Option("--format", autocompletion=comp.complete_dump_formats, help="Specifies the format of the memory dump download (gzipped or raw).")
     ] = "",
     local_port: Annotated[str, typer.Option("--local-port", help="Specify port for port-forward")] = "0",
     storage_class: Annotated[str, typer.Option("--storage-class", help="The storage class for the PVC.")] = "",
-    access_mode: Annotated[str, typer.Option("--access-mode", help="The access mode for the PVC.")] = "",
+    access_mode: Annotated[str, typer.Option("--access-mode", autocompletion=comp.complete_access_modes, help="The access mode for the PVC.")] = "",
     output: Annotated[
         str, typer.Option("--output", help="Specifies the output path of the memory dump to be downloaded.")
     ] = "",
