@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pyvirtctl import completion as comp
 from pyvirtctl.app import COMMANDS, build_root
+from pyvirtctl.completion import completers, engine
 
 
 def values(words: list[str], incomplete: str) -> list[str]:
-    comp._Request.reset()
+    completers._Request.reset()
     root = build_root("pyvirtctl", COMMANDS)
-    return [v for v, _ in comp.candidates(root, "pyvirtctl", words, incomplete)]
+    return [v for v, _ in engine.candidates(root, "pyvirtctl", words, incomplete)]
 
 
 def test_subcommands():
