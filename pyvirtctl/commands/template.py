@@ -3,6 +3,29 @@
 With `--file` the conversion is local. With a name (positional or `--name`) the Template is read from
 the cluster (`GET /apis/template.openshift.io/v1/namespaces/NS/templates/NAME`) first. Output is
 virtctl's: YAML as sigs.k8s.io/yaml writes it, or JSON indented by one space with no final newline.
+
+Not built yet: `template create` and `template process`. What virtctl v1.9.0 sends for them (seen
+on the simulator's request log; NS is the client namespace, bodies are JSON):
+
+* `template process NAME [-p K=V ...]`: POST /apis/subresources.template.kubevirt.io/v1beta1/
+  namespaces/NS/virtualmachinetemplates/NAME/process, body `{}` or `{"parameters": {"K": "V"}}`;
+  answer: ProcessedVirtualMachineTemplate {virtualMachine, message, templateRef}; the VM is printed
+  (yaml/json as here), the message goes to stderr without a newline. Error prefix:
+  `error processing remote VirtualMachineTemplate NS/NAME: `.
+* `... --create`: the same POST to `.../NAME/create`; prints `virtualmachine.kubevirt.io/VM created`.
+  Prefix `error creating VirtualMachine from remote VirtualMachineTemplate NS/NAME: `.
+* `... --local` and `--print-params` with a name: GET /apis/template.kubevirt.io/v1beta1/namespaces/NS/
+  virtualmachinetemplates/NAME (prefix `error fetching remote VirtualMachineTemplate NS/NAME: `;
+  `--print-params` adds `error printing template parameters: ` in front), then the local engine.
+* `template process -f FILE` needs no cluster but the virt-template engine: parameter merge, the
+  `expression` generator, `${X}`/`${{X}}` substitution, reference checks (warnings `Warning: ...`),
+  and the typed VirtualMachine round trip (unknown fields rejected, Go's field order and defaults).
+* `template create --vm-name VM [--vm-namespace VNS] [--name T]`: POST /apis/template.kubevirt.io/
+  v1beta1/namespaces/NS/virtualmachinetemplaterequests with {"kind": "VirtualMachineTemplateRequest",
+  "apiVersion": "template.kubevirt.io/v1beta1", "metadata": {"generateName": "VM-", "namespace": NS},
+  "spec": {"virtualMachineRef": {"namespace": VNS or NS, "name": VM}, "templateName": T (if given)}};
+  prints `virtualmachinetemplaterequest.template.kubevirt.io/GENERATED created`. Prefix
+  `error creating VirtualMachineTemplateRequest: `.
 """
 
 from __future__ import annotations
