@@ -40,6 +40,9 @@ def report(error: CLIError, params: dict[str, Any] | None = None) -> int:
     if hint:
         print(hint, file=sys.stderr)
     print(error.message, file=sys.stderr)
+    extra = getattr(error, "hint", "")  # kubectl's advice for an unconfigured client (kube/session.py)
+    if extra:
+        print(extra, file=sys.stderr)
     sys.stderr.flush()
     return 1
 

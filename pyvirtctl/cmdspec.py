@@ -78,8 +78,10 @@ def _python_type_name(hint: Any) -> str:
 
 
 def flag_table(command: Command, owner: str) -> dict[str, FlagDef]:
-    """Map `--long` and `-s` spellings to FlagDefs for one command's options (cached on the command)."""
-    cached = getattr(command, "_pyvirtctl_table", None)
+    """Map `--long` and `-s` spellings to FlagDefs for one command's options (cached on the command,
+    per owner: the owner decides whether a flag counts as the command's own, e.g. for required flags)."""
+    tables: dict[str, dict[str, FlagDef]] = command.__dict__.setdefault("_pyvirtctl_tables", {})
+    cached = tables.get(owner)
     if cached is not None:
         return cached
     spec: CommandSpec | None = getattr(command, "go_spec", None)
@@ -105,5 +107,5 @@ def flag_table(command: Command, owner: str) -> dict[str, FlagDef]:
             table["--" + long] = fd
         if short:
             table["-" + short] = fd
-    command._pyvirtctl_table = table  # type: ignore[attr-defined]
+    tables[owner] = table
     return table

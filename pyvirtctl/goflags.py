@@ -88,6 +88,56 @@ def parse_int(s: str, bits: int = 64) -> int:
     return value
 
 
+def read_as_csv(s: str) -> list[str]:
+    """pflag's stringSlice value: the first record of Go's encoding/csv reader ("" is no values)."""
+    if s == "":
+        return []
+    data = s.encode("utf-8", "surrogateescape")
+    fields: list[str] = []
+    i, n = 0, len(data)
+
+    def fail(pos: int, what: str) -> ValueError:
+        line = data.count(b"\n", 0, pos) + 1
+        column = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
+        return ValueError(f"parse error on line {line}, column {column}: {what}")
+
+    while True:
+        if i < n and data[i : i + 1] == b'"':
+            i += 1
+            out = bytearray()
+            while True:
+                j = data.find(b'"', i)
+                if j < 0:
+                    raise fail(n, 'extraneous or missing " in quoted-field')
+                out += data[i:j]
+                if data[j + 1 : j + 2] == b'"':
+                    out += b'"'
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+            fields.append(out.replace(b"\r\n", b"\n").decode("utf-8", "surrogateescape"))
+            if i >= n or data[i : i + 1] in (b"\n", b"\r"):
+                return fields
+            if data[i : i + 1] != b",":
+                raise fail(i - 1, 'extraneous or missing " in quoted-field')
+            i += 1
+            continue
+        end = n
+        for stop in (b",", b"\n"):
+            k = data.find(stop, i)
+            if 0 <= k < end:
+                end = k
+        field_bytes = data[i:end]
+        q = field_bytes.find(b'"')
+        if q >= 0:
+            raise fail(i + q, 'bare " in non-quoted-field')
+        fields.append(field_bytes.rstrip(b"\r").decode("utf-8", "surrogateescape"))
+        if end >= n or data[end : end + 1] == b"\n":
+            return fields
+        i = end + 1
+
+
 def parse_string_to_string(s: str) -> dict[str, str]:
     """pflag's stringToString value syntax (one occurrence)."""
     import csv
@@ -134,6 +184,14 @@ def maximum_args(n: int) -> ArgsCheck:
     def check(path: str, args: list[str]) -> None:
         if len(args) > n:
             raise UsageError(f"accepts at most {n} arg(s), received {len(args)}")
+
+    return check
+
+
+def range_args(lo: int, hi: int) -> ArgsCheck:
+    def check(path: str, args: list[str]) -> None:
+        if not lo <= len(args) <= hi:
+            raise UsageError(f"accepts between {lo} and {hi} arg(s), received {len(args)}")
 
     return check
 
@@ -208,10 +266,17 @@ def convert(fd: FlagDef, raw: str) -> Any:
             if v < 0:
                 raise ValueError(f"strconv.ParseUint: parsing {go_quote(raw)}: invalid syntax")
             return v
+        if fd.go_type == "uint32":
+            if raw[:1] in "+-":
+                raise ValueError(f"strconv.ParseUint: parsing {go_quote(raw)}: invalid syntax")
+            v = parse_int(raw, 65)
+            if v > 0xFFFFFFFF:
+                raise ValueError(f"strconv.ParseUint: parsing {go_quote(raw)}: value out of range")
+            return v
         if fd.go_type == "stringToString":
             return parse_string_to_string(raw)
         if fd.go_type == "strings":
-            return [p for p in raw.split(",")] if raw else []
+            return read_as_csv(raw)
         return raw
     except ValueError as e:
         raise UsageError(f"invalid argument {go_quote(raw)} for {go_quote(fd.label())} flag: {e}") from None
@@ -336,6 +401,36 @@ def find_subcommand(args: list[str], table: dict[str, FlagDef]) -> int | None:
     return None
 
 
+def strip_flags_index(args: list[str], table: dict[str, FlagDef]) -> int | None:
+    """Index of the first command word as cobra's stripFlags finds it below a command (`vnc`, `create`).
+
+    Unlike `find_subcommand`, a flag cobra does not know as a bool is taken to have a separate value
+    (`create --name x vm` finds `vm`), and a flag followed by only one more word ends the search.
+    """
+    i = 0
+    while i < len(args):
+        a = args[i]
+        rest = len(args) - i - 1
+        if a == "--":
+            return None
+        takes_value = False
+        if a.startswith("--") and "=" not in a:
+            fd = table.get(a)
+            takes_value = fd is None or not fd.is_bool
+        elif a.startswith("-") and "=" not in a and len(a) == 2:
+            fd = table.get(a)
+            takes_value = fd is None or not fd.is_bool
+        if takes_value:
+            if rest <= 1:
+                return None
+            i += 2
+            continue
+        if a and not a.startswith("-"):
+            return i
+        i += 1
+    return None
+
+
 def apply_value(ctx: Context, fd: FlagDef, value: Any) -> None:
     """Store a parsed flag value in the context (lists append, maps merge) and mark it as typed."""
     name = fd.param.name
@@ -390,10 +485,10 @@ class GoCommand(TyperCommand):
             if missing:
                 raise UsageError("required flag(s) " + ", ".join(go_quote(m) for m in missing) + " not set")
             typed = {fd.name for fd, _ in result.seen}
-            for group in spec.exclusive:
-                hit = [g for g in group if g in typed]
+            # cobra names a group as it was declared and checks the groups in sorted order of that name
+            for names in sorted(" ".join(group) for group in spec.exclusive):
+                hit = [g for g in names.split(" ") if g in typed]
                 if len(hit) > 1:
-                    names = " ".join(sorted(group))
                     raise UsageError(
                         f"if any flags in the group [{names}] are set none of the others can be; "
                         f"[{' '.join(sorted(hit))}] were all set"
@@ -466,7 +561,13 @@ class GoGroup(TyperGroup):
             raise UsageError(self._unknown(name))
         rest = list(args[1:])
         # cobra subcommands of a runnable command (`vnc screenshot`): the first positional picks them
-        sub_idx = find_subcommand(rest, flag_table(self, "root"))
+        sub_idx = None
+        if any(n.startswith(name + " ") for n in self.registry):
+            table = dict(flag_table(self, "root"))
+            parent = load_command(self.registry, name)
+            if parent is not None:
+                table.update(flag_table(parent, "cmd"))
+            sub_idx = strip_flags_index(rest, table)
         if sub_idx is not None and f"{name} {rest[sub_idx]}" in self.registry:
             full = f"{name} {rest[sub_idx]}"
             return full, load_command(self.registry, full), rest[:sub_idx] + rest[sub_idx + 1 :]

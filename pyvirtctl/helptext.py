@@ -42,7 +42,7 @@ def _go_default(fd: FlagDef) -> str | None:
     t = fd.go_type
     if t == "bool":
         return None if not value else " (default true)"
-    if t in ("int", "int64", "int32", "uint", "float64"):
+    if t in ("int", "int64", "int32", "uint", "uint32", "float64"):
         return None if not value else f" (default {value})"
     if t in ("stringArray", "strings"):
         return None if not value else " (default [" + ",".join(value) + "])"

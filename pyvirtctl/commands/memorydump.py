@@ -259,23 +259,12 @@ def export_token(s: Any, ns: str, export: dict) -> str:
         return ""
 
 
-def http_get(url: str, cert: str, token: str) -> Any:
-    """GET the export link, verifying the server against the export's published CA (or the system's)."""
-    import ssl
-
-    import urllib3
-
-    from pyvirtctl.kube.session import transport_reason
-
-    ctx = ssl.create_default_context(cadata=cert) if cert.strip() else ssl.create_default_context()
-    pool = urllib3.PoolManager(ssl_context=ctx, retries=False)
-    try:
-        return pool.request(
-            "GET", url, headers={TOKEN_HEADER: token}, preload_content=False, decode_content=False,
-            timeout=urllib3.Timeout(connect=30.0, read=None), redirect=False,
-        )
-    except Exception as exc:
-        raise CLIError(f'Get "{url}": {transport_reason(exc, url)}') from None
+def http_get(s: Any, url: str, cert: str, token: str) -> Any:
+    """GET the export link as a stream, verifying the server against the export's published CA (or the
+    system's), through the session's proxy rule; no deadline (the download may take hours)."""
+    transport = s.transport_for(ca_pem=cert)
+    transport.max_idle = 0  # one download: its connection closes with the answer
+    return transport.request("GET", url, headers=[(TOKEN_HEADER, token)], stream=True, decode=False)
 
 
 _REASONS = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error",
@@ -287,7 +276,7 @@ def copy_body(resp: Any, dest: IO[bytes], decompress: bool, out: Out, progress: 
     if decompress:
         out.line("Decompressing image:")
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if decompress else None
-    for chunk in resp.stream(64 * 1024):
+    for chunk in resp.iter_chunks(64 * 1024):
         progress(len(chunk))
         if inflater is None:
             dest.write(chunk)
@@ -334,7 +323,7 @@ def download_once(s: Any, ns: str, name: str, claim: str, o: DumpOptions, dest: 
             raise CLIError(f"unable to get '{ns}/{name}' VirtualMachineExport")
         url, cert, gz = download_url(export)
         token = export_token(s, ns, export)
-        resp = http_get(url, cert, token)
+        resp = http_get(s, url, cert, token)
         try:
             if resp.status != 200:
                 out.line(f"Bad status: {resp.status} {_REASONS.get(resp.status, resp.reason or '')}".rstrip())
@@ -348,7 +337,7 @@ def download_once(s: Any, ns: str, name: str, claim: str, o: DumpOptions, dest: 
             finally:
                 stop()
         finally:
-            resp.release_conn()
+            resp.close()
         out.line("Download finished successfully")
         return True
     finally:

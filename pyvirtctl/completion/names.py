@@ -138,39 +138,10 @@ _ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 
 def _fetch(cfg: Any, path: str) -> bytes:
-    """One GET with the session's TLS and auth settings; raises on any failure or non-200."""
-    if not cfg.proxy_for(cfg.server):
-        return _fetch_direct(cfg, path)
-    import http.client
-    from urllib.parse import urlsplit
+    """One GET through the connection layer's transport (TLS, proxy rule, auth); raises on any failure."""
+    from pyvirtctl.kube.transport import Transport
 
-    url = urlsplit(cfg.server)
-    host = url.hostname or "localhost"
-    tls = url.scheme == "https"
-    port = url.port or (443 if tls else 80)
-    timeout = _timeout()
-    proxy = cfg.proxy_for(cfg.server)
-    ctx = cfg.ssl_context() if tls else None
-    sni = cfg.tls_server_name or host
-    conn: http.client.HTTPConnection
-    if tls:
-
-        class _TLS(http.client.HTTPSConnection):
-            def connect(self) -> None:  # our SNI/verification name (client-go's tls-server-name)
-                http.client.HTTPConnection.connect(self)
-                self.sock = ctx.wrap_socket(self.sock, server_hostname=sni)  # type: ignore[union-attr]
-
-        conn_cls: Any = _TLS
-    else:
-        conn_cls = http.client.HTTPConnection
-    if proxy:
-        p = urlsplit(proxy)
-        if p.scheme not in ("http", "https") or not p.hostname:
-            raise OSError("unsupported proxy for completion")
-        conn = conn_cls(p.hostname, p.port or 80, timeout=timeout)
-        conn.set_tunnel(host, port)
-    else:
-        conn = conn_cls(host, port, timeout=timeout)
+    transport = Transport.for_config(cfg)
     headers = [
         # a Table answers with names and the status column only; plain JSON is the fallback
         ("Accept", _ACCEPT),
@@ -178,36 +149,12 @@ def _fetch(cfg: Any, path: str) -> bytes:
         *cfg.auth_header_items(),  # Impersonate-Group may repeat: one header line each
     ]
     try:
-        conn.putrequest("GET", cfg.host_path_prefix() + path, skip_accept_encoding=True)
-        for k, v in headers:
-            conn.putheader(k, v)
-        conn.endheaders()
-        resp = conn.getresponse()
-        body = resp.read()
+        resp = transport.request("GET", cfg.server.rstrip("/") + path, headers=headers, timeout=_timeout())
     finally:
-        conn.close()
+        transport.close()
     if resp.status != 200:
         raise OSError(f"HTTP {resp.status}")
-    return body
-
-
-def _fetch_direct(cfg: Any, path: str) -> bytes:
-    """The GET on the connection layer's small socket client (no http.client/email import: ~20 ms)."""
-    from urllib.parse import urlsplit
-
-    from pyvirtctl.kube.direct import DirectPool
-
-    tls = urlsplit(cfg.server).scheme == "https"
-    pool = DirectPool(cfg.server, cfg.ssl_context() if tls else None, cfg.tls_server_name or None, maxsize=1)
-    headers = [("Accept", _ACCEPT), ("User-Agent", "pyvirtctl-completion"), *cfg.auth_header_items()]
-    timeout = _timeout()
-    try:
-        resp = pool.request("GET", cfg.server.rstrip("/") + path, None, headers, timeout, timeout)
-    finally:
-        pool.clear()
-    if resp.status != 200:
-        raise OSError(f"HTTP {resp.status}")
-    return resp.data
+    return resp.body
 
 
 def _fetch_names(params: dict[str, Any], kind: str) -> list[tuple[str, str]]:

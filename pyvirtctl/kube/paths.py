@@ -96,6 +96,7 @@ NAMESPACES = Resource("", "v1", "namespaces")
 DATAVOLUMES = Resource(CDI_GROUP, "v1beta1", "datavolumes")
 CDICONFIGS = Resource(CDI_GROUP, "v1beta1", "cdiconfigs")
 VMEXPORTS = Resource(EXPORT_GROUP, VERSION, "virtualmachineexports")
+OCP_TEMPLATES = Resource("template.openshift.io", "v1", "templates")  # OpenShift, for `template convert`
 
 # the plural of each kind a user may type (expose, pause, port-forward, completion)
 BY_KIND = {"vm": VMS, "vmi": VMIS, "vmirs": VMIRS, "namespace": NAMESPACES}
