@@ -59,6 +59,7 @@ NAME_COMMANDS: list[tuple[list[str], str]] = [
     (["memory-dump", "get", "{}", "--claim-name=c"], "error dumping vm memory, "),
     (["memory-dump", "remove", "{}"], "error removing memory dump association, "),
     (["memory-dump", "download", "{}", "--output=dump.gz"], ""),
+    (["template", "convert", "{}"], "error fetching remote Template default/{}: "),
     (["status", "{}"], "error fetching VirtualMachine {}: "),
 ]
 

@@ -124,3 +124,19 @@ def test_the_api_needs_no_cli_framework() -> None:
                 mod = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
                 third_party.add((mod or "").split(".")[0])
     assert not third_party & {"typer", "click", "rich"}
+
+
+def test_the_python_api_loads_no_cli() -> None:
+    """`from pyvirtctl import Client` in a notebook: no Typer, click or rich gets imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pyvirtctl import Client\n"
+        "from pyvirtctl.kubevirt import bulk, client, expose, lifecycle, requests, waiting\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'click', 'rich')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(ROOT.parent)).stdout
+    assert out.strip() == "[]"
