@@ -183,26 +183,26 @@ def _short_tag(tag: str) -> str:
 
 
 def _shortest_digits(value: float, bits: int) -> tuple[str, int]:
-    """Shortest decimal digits that round-trip at `bits` precision, and the decimal point position."""
-    if bits == 64:
-        from decimal import Decimal  # noqa: PLC0415 - only for the rare messages that show a float
-
-        sign, digits, exponent = Decimal(repr(value)).as_tuple()
-        text = "".join(map(str, digits)).lstrip("0") or "0"
-        if text == "0":
-            return "0", 1
-        stripped = text.rstrip("0")
-        return stripped, len(text) + int(exponent) - (len("".join(map(str, digits))) - len(text))
-    single = struct.unpack("f", struct.pack("f", value))[0]
-    if single == 0:
+    """The shortest decimal digits that round-trip `value` (>= 0) at `bits` precision, and the
+    position of the decimal point: 1234.5 -> ("12345", 4), 0.001 -> ("1", -2)."""
+    if value == 0:
         return "0", 1
-    for precision in range(1, 10):
-        text = f"{abs(single):.{precision - 1}e}"
-        if struct.unpack("f", struct.pack("f", float(text)))[0] == abs(single):
-            mantissa, exp = text.split("e")
-            digits = mantissa.replace(".", "").rstrip("0") or "0"
-            return digits, int(exp) + 1
-    raise AssertionError("unreachable: 9 digits always round-trip a float32")
+    if bits == 64:
+        text = repr(value)  # Python's repr is the shortest round-trip form, like Go's -1 precision
+    else:
+        single = struct.unpack("f", struct.pack("f", value))[0]
+        if single == 0:
+            return "0", 1
+        text = next(
+            t for t in (f"{single:.{p}e}" for p in range(9))
+            if struct.unpack("f", struct.pack("f", float(t)))[0] == single
+        )
+    mantissa, _, exp = text.partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = whole + frac
+    stripped = digits.lstrip("0")
+    point = len(whole) + int(exp or 0) - (len(digits) - len(stripped))
+    return stripped.rstrip("0") or "0", point
 
 
 def _format_e(digits: str, point: int, two_digit_exp: bool = True) -> str:
@@ -359,7 +359,7 @@ def _sharp_v(value: Any, top: bool = True) -> str:
         return go_quote(value)
     if isinstance(value, list):
         return "[]interface {}{" + ", ".join(_sharp_v(v, False) for v in value) + "}"
-    items = sorted(value.items(), key=lambda kv: kv[0].order())
+    items = sorted(value.items(), key=lambda kv: _Key(kv[0]).order() if not isinstance(kv[0], _Key) else kv[0].order())
     return "map[interface {}]interface {}{" + ", ".join(
         f"{_sharp_v(k, False)}:{_sharp_v(v, False)}" for k, v in items
     ) + "}"
