@@ -53,6 +53,9 @@ def report(error: CLIError) -> int:
     if hint:
         print(hint, file=sys.stderr)
     print(error.message, file=sys.stderr)
+    extra = getattr(error, "hint", "")  # kubectl's advice for an unconfigured client (kube/session.py)
+    if extra:
+        print(extra, file=sys.stderr)
     sys.stderr.flush()
     return 1
 
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict
     prog = program_name(argv0)
     instruction = os.environ.get(complete_var(argv0))
     if instruction or args[:1] in (["__complete"], ["__completeNoDesc"]):
-        from pyvirtctl import completion  # TAB: the shell protocols, never an error exit
+        from pyvirtctl.completion import engine as completion  # TAB: the shell protocols, never an error exit
 
         if instruction:
             return completion.respond(instruction, argv0, prog, registry)

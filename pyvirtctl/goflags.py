@@ -54,6 +54,56 @@ def parse_int(s: str, bits: int = 64) -> int:
     return gostrconv.parse_int(s, 0, bits)
 
 
+def read_as_csv(s: str) -> list[str]:
+    """pflag's stringSlice value: the first record of Go's encoding/csv reader ("" is no values)."""
+    if s == "":
+        return []
+    data = s.encode("utf-8", "surrogateescape")
+    fields: list[str] = []
+    i, n = 0, len(data)
+
+    def fail(pos: int, what: str) -> ValueError:
+        line = data.count(b"\n", 0, pos) + 1
+        column = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
+        return ValueError(f"parse error on line {line}, column {column}: {what}")
+
+    while True:
+        if i < n and data[i : i + 1] == b'"':
+            i += 1
+            out = bytearray()
+            while True:
+                j = data.find(b'"', i)
+                if j < 0:
+                    raise fail(n, 'extraneous or missing " in quoted-field')
+                out += data[i:j]
+                if data[j + 1 : j + 2] == b'"':
+                    out += b'"'
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+            fields.append(out.replace(b"\r\n", b"\n").decode("utf-8", "surrogateescape"))
+            if i >= n or data[i : i + 1] in (b"\n", b"\r"):
+                return fields
+            if data[i : i + 1] != b",":
+                raise fail(i - 1, 'extraneous or missing " in quoted-field')
+            i += 1
+            continue
+        end = n
+        for stop in (b",", b"\n"):
+            k = data.find(stop, i)
+            if 0 <= k < end:
+                end = k
+        field_bytes = data[i:end]
+        q = field_bytes.find(b'"')
+        if q >= 0:
+            raise fail(i + q, 'bare " in non-quoted-field')
+        fields.append(field_bytes.rstrip(b"\r").decode("utf-8", "surrogateescape"))
+        if end >= n or data[end : end + 1] == b"\n":
+            return fields
+        i = end + 1
+
+
 def parse_string_to_string(s: str) -> dict[str, str]:
     """pflag's stringToString value syntax (one occurrence)."""
     import csv
@@ -215,10 +265,12 @@ class FlagDef:
                 return parse_int(raw, 32)
             if self.go_type == "uint":
                 return gostrconv.parse_uint(raw, 0, 64)
+            if self.go_type == "uint32":
+                return gostrconv.parse_uint(raw, 0, 32)
             if self.go_type == "stringToString":
                 return parse_string_to_string(raw)
             if self.go_type == "strings":
-                return [p for p in raw.split(",")] if raw else []
+                return read_as_csv(raw)
             return raw
         except ValueError as e:
             raise UsageError(f"invalid argument {go_quote(raw)} for {go_quote(self.label())} flag: {e}") from None
@@ -248,8 +300,10 @@ def _python_type_name(hint: Any) -> str:
 
 
 def flag_table(command: _click.Command, owner: str) -> dict[str, FlagDef]:
-    """Map `--long` and `-s` spellings to FlagDefs for one command's options (cached on the command)."""
-    cached = getattr(command, "_pyvirtctl_table", None)
+    """Map `--long` and `-s` spellings to FlagDefs for one command's options (cached on the command,
+    per owner: the owner decides whether a flag counts as the command's own, e.g. for required flags)."""
+    tables: dict[str, dict[str, FlagDef]] = command.__dict__.setdefault("_pyvirtctl_tables", {})
+    cached = tables.get(owner)
     if cached is not None:
         return cached
     spec: CommandSpec | None = getattr(command, "go_spec", None)
@@ -273,7 +327,7 @@ def flag_table(command: _click.Command, owner: str) -> dict[str, FlagDef]:
             table["--" + long] = fd
         if short:
             table["-" + short] = fd
-    command._pyvirtctl_table = table  # type: ignore[attr-defined]
+    tables[owner] = table
     return table
 
 
@@ -388,6 +442,36 @@ def find_subcommand(args: list[str], table: dict[str, FlagDef]) -> int | None:
     return None
 
 
+def strip_flags_index(args: list[str], table: dict[str, FlagDef]) -> int | None:
+    """Index of the first command word as cobra's stripFlags finds it below a command (`vnc`, `create`).
+
+    Unlike `find_subcommand`, a flag cobra does not know as a bool is taken to have a separate value
+    (`create --name x vm` finds `vm`), and a flag followed by only one more word ends the search.
+    """
+    i = 0
+    while i < len(args):
+        a = args[i]
+        rest = len(args) - i - 1
+        if a == "--":
+            return None
+        takes_value = False
+        if a.startswith("--") and "=" not in a:
+            fd = table.get(a)
+            takes_value = fd is None or not fd.is_bool
+        elif a.startswith("-") and "=" not in a and len(a) == 2:
+            fd = table.get(a)
+            takes_value = fd is None or not fd.is_bool
+        if takes_value:
+            if rest <= 1:
+                return None
+            i += 2
+            continue
+        if a and not a.startswith("-"):
+            return i
+        i += 1
+    return None
+
+
 def _apply(ctx: _click.Context, fd: FlagDef, value: Any) -> None:
     name = fd.param.name
     changed: set[str] = ctx.meta.setdefault("pyvirtctl.changed", set())
@@ -440,10 +524,10 @@ class GoCommand(TyperCommand):
             if missing:
                 raise UsageError("required flag(s) " + ", ".join(go_quote(m) for m in missing) + " not set")
             typed = {fd.name for fd, _ in result.seen}
-            for group in spec.exclusive:
-                hit = [g for g in group if g in typed]
+            # cobra names a group as it was declared and checks the groups in sorted order of that name
+            for names in sorted(" ".join(group) for group in spec.exclusive):
+                hit = [g for g in names.split(" ") if g in typed]
                 if len(hit) > 1:
-                    names = " ".join(sorted(group))
                     raise UsageError(
                         f"if any flags in the group [{names}] are set none of the others can be; "
                         f"[{' '.join(sorted(hit))}] were all set"
@@ -516,7 +600,13 @@ class GoGroup(TyperGroup):
             raise UsageError(self._unknown(name))
         rest = list(args[1:])
         # cobra subcommands of a runnable command (`vnc screenshot`): the first positional picks them
-        sub_idx = find_subcommand(rest, flag_table(self, "root"))
+        sub_idx = None
+        if any(n.startswith(name + " ") for n in self.registry):
+            table = dict(flag_table(self, "root"))
+            parent = load_command(self.registry, name)
+            if parent is not None:
+                table.update(flag_table(parent, "cmd"))
+            sub_idx = strip_flags_index(rest, table)
         if sub_idx is not None and f"{name} {rest[sub_idx]}" in self.registry:
             full = f"{name} {rest[sub_idx]}"
             return full, load_command(self.registry, full), rest[:sub_idx] + rest[sub_idx + 1 :]

@@ -42,7 +42,7 @@ def _go_default(fd: FlagDef) -> str | None:
     t = fd.go_type
     if t == "bool":
         return None if not value else " (default true)"
-    if t in ("int", "int64", "int32", "uint", "float64"):
+    if t in ("int", "int64", "int32", "uint", "uint32", "float64"):
         return None if not value else f" (default {value})"
     if t in ("stringArray", "strings"):
         return None if not value else " (default [" + ",".join(value) + "])"
@@ -105,7 +105,7 @@ def command_help(cmd: _click.Command, ctx: _click.Context) -> str:
     root = ctx.find_root()
     prog = root.info_name or "virtctl"
     parent_path = " ".join(ctx.command_path.split(" ")[:-1]) if " " in ctx.command_path else prog
-    head = (spec.long or spec.short).rstrip()
+    head = (spec.long or spec.short).rstrip().replace("{{ProgramName}}", prog)
     use_line = f"{parent_path} {spec.use}"
     if "[flags]" not in use_line:
         use_line += " [flags]"

@@ -164,6 +164,15 @@ class Reporter:
         if self.live and self._width:
             self.stream.write("\r" + " " * self._width + "\r")
             self.stream.flush()
+            self._width = 0
+
+    def interrupted(self) -> None:
+        """Ctrl+C (or a terminating signal) during the wait: end the status line (the terminal may
+        have echoed `^C` after it), so the shell's prompt starts on a line of its own."""
+        if self.live and self._width:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._width = 0
 
 
 def wait_all(
@@ -238,6 +247,10 @@ def wait_all(
                     break
             if time.monotonic() >= deadline:
                 break
+    except BaseException:
+        if reporter:
+            reporter.interrupted()
+        raise
     finally:
         if reporter:
             reporter.finish()

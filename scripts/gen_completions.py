@@ -13,7 +13,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from pyvirtctl.completion import script  # noqa: E402
+from pyvirtctl.completion.scripts import script  # noqa: E402
 
 PROG = "pyvirtctl"
 VAR = "_PYVIRTCTL_COMPLETE"

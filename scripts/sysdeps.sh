@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install the Debian packages the test suite uses for real terminals, ssh/scp, VNC and shell completion.
+# Install the Debian packages the test suite uses for real terminals, ssh/scp, VNC, shell completion and
+# kubectl (tests/e2e/test_kubectl.py drives the real kubectl against the simulator).
 # Does nothing when everything is already there; needs root (CI runs as root) otherwise.
 set -e
 need=""
@@ -10,6 +11,7 @@ command -v scp >/dev/null 2>&1 || need="$need openssh-client"
 command -v xtigervncviewer >/dev/null 2>&1 || command -v vncviewer >/dev/null 2>&1 || need="$need tigervnc-viewer"
 command -v Xvfb >/dev/null 2>&1 || need="$need xvfb"
 command -v xwd >/dev/null 2>&1 || need="$need x11-apps"
+command -v kubectl >/dev/null 2>&1 || need="$need kubectl"
 [ -f /usr/share/bash-completion/bash_completion ] || need="$need bash-completion"
 command -v zsh >/dev/null 2>&1 || need="$need zsh"
 command -v fish >/dev/null 2>&1 || need="$need fish"

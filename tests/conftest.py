@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -11,6 +12,17 @@ from pathlib import Path
 import pytest
 
 from pyvirtctl.sim.harness import REPO_ROOT, SimProcess
+
+# Signals the tests send to the processes they start. A run launched with them ignored (a background
+# job of a non-interactive shell, `nohup`) would pass SIG_IGN on to every child; give them back their
+# default disposition here, once, so that every child (CLI, simulator, viewer) starts with it.
+RESTORED_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGQUIT)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for sig in RESTORED_SIGNALS:
+        if signal.getsignal(sig) == signal.SIG_IGN:
+            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
 
 
 @pytest.fixture(scope="module")

@@ -46,8 +46,8 @@ def completion_cmd(
         bool, typer.Option("--no-descriptions", help="disable completion descriptions")
     ] = False,
 ) -> None:
-    from pyvirtctl import completion
     from pyvirtctl.cli import complete_var
+    from pyvirtctl.completion import engine as completion
 
     words = list(shells or [])
     if not words:

@@ -73,9 +73,9 @@ class WaitStatus:
         if not self.enabled:
             return
         text = f"Waiting for {self.name}: {error.message} (phase {self.phase()}, {int(elapsed)}s)"
+        self.shown = True  # before the write: Ctrl+C may land right after it, and clear() must still run
         self.stream.write("\r\x1b[K" + text)
         self.stream.flush()
-        self.shown = True
 
     def clear(self) -> None:
         if self.shown:

@@ -51,9 +51,9 @@ def _ordered(obj: dict, order: list[str]) -> dict:
 
 
 def _object_meta(meta: Any) -> dict:
-    """metav1.ObjectMeta as Go writes it: field order, and a zero creationTimestamp as null."""
+    """metav1.ObjectMeta as Go writes it: field order; an unset creationTimestamp is left out (virtctl
+    v1.9's apimachinery omits the zero time instead of writing `creationTimestamp: null`)."""
     meta = dict(meta) if isinstance(meta, dict) else {}
-    meta.setdefault("creationTimestamp", None)
     return _ordered(meta, OBJECT_META_ORDER)
 
 
@@ -223,7 +223,7 @@ def expand_cmd(
         ),
     ] = "",
     output: Annotated[
-        str, typer.Option("--output", "-o", help="Specify a format that will be used to display output.")
+        str, typer.Option("--output", "-o", autocompletion=comp.complete_output_formats, help="Specify a format that will be used to display output.")
     ] = "yaml",
 ) -> None:
     validate_expand(vm, file, output)

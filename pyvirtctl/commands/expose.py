@@ -275,6 +275,18 @@ def build_service(o: ExposeOptions, flags: ServiceFlags, kind: Kind, obj: dict[s
     }
 
 
+def as_created(body: dict) -> dict:
+    """What the API server will store for this Service body: an unset target port (0 or "") defaults
+    to the port, as kube-apiserver's Service defaulting does. `--dry-run` prints this."""
+    import copy
+
+    out = copy.deepcopy(body)
+    for port in (out.get("spec") or {}).get("ports") or []:
+        if port.get("targetPort") in (0, "", None):
+            port["targetPort"] = port.get("port")
+    return out
+
+
 def create_request(namespace: str, body: dict) -> Request:
     return Request("POST", f"{CORE}/namespaces/{namespace}/services", body=body, content_type="application/json")
 
@@ -298,7 +310,7 @@ def run_expose(o: ExposeOptions, flags: ServiceFlags, s: Any, io: IO) -> None:
     obj = s.send(fetch_request(kind, s.namespace, o.name), error_prefix=f"error fetching {kind.kind}: ").json()
     body = build_service(o, flags, kind, obj, s.namespace)
     if o.dry_run:
-        io.print(render(body, o.output or "yaml"), end="")
+        io.print(render(as_created(body), o.output or "yaml"), end="")
         return
     created = s.send(create_request(s.namespace, body), error_prefix="service creation failed: ")
     if o.output:
@@ -392,6 +404,7 @@ def expose_cmd(
         typer.Option(
             "--output",
             "-o",
+            autocompletion=comp.complete_output_formats,
             help="Print the created Service in this format instead of the success line: json or yaml.",
         ),
     ] = "",

@@ -358,7 +358,7 @@ def _example(cmd: str) -> str:
     return f"  # {cmd[0].upper() + cmd[1:]} a virtual machine instance called 'myvm':\n  {{{{ProgramName}}}} {cmd} myvm"
 
 
-OutputOpt = Annotated[str, typer.Option("--output", "-o", help=OUTPUT_HELP)]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", autocompletion=comp.complete_guest_outputs, help=OUTPUT_HELP)]
 
 
 @go_command(

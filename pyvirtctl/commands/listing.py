@@ -25,7 +25,7 @@ VM_WORDS = ("vm", "vms", "virtualmachine", "virtualmachines")
 VMI_WORDS = ("vmi", "vmis", "virtualmachineinstance", "virtualmachineinstances")
 OUTPUTS = ("", "wide", "json", "yaml", "name")
 
-OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output format: wide, json, yaml or name.")]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", autocompletion=comp.complete_list_outputs, help="Output format: wide, json, yaml or name.")]
 
 
 def _status(obj: dict) -> dict:
@@ -229,19 +229,76 @@ def _watch(s, kind: str, namespace: str | None, selector: str, vms: list[dict], 
                     _apply(state, which, etype, obj)
                     live.update(Text(render(head, current_rows())), refresh=True)
         else:
-            print_table(head, current_rows(), status_cols)
-            shown = {tuple(r) for r in current_rows()}
+            lines = WatchLines(head, current_rows(), age_column=head.index("AGE"))
+            sys.stdout.write(lines.table())
+            sys.stdout.flush()
             while True:
                 which, etype, obj = events.get()
                 if which == "error":
                     raise CLIError(obj["message"])
+                listed_gone = etype == "DELETED" and which == kind
+                before = _row_of(kind, state, obj, wide, all_ns) if listed_gone else None
                 _apply(state, which, etype, obj)
-                for r in current_rows():
-                    if tuple(r) not in shown:
-                        shown.add(tuple(r))
-                        print(render(head, [r]).splitlines()[1], flush=True)
+                if before is not None:
+                    print(lines.gone(before), flush=True)  # its last row, as kubectl prints a deletion
+                    continue
+                row = _row_of(kind, state, obj, wide, all_ns)
+                line = lines.changed(row) if row is not None else None
+                if line is not None:
+                    print(line, flush=True)
     except KeyboardInterrupt:
         return
+
+
+class WatchLines:
+    """`list --watch` when piped, as `kubectl get -w` prints it: the table once, then one row per
+    changed object, padded to the table's column widths so the columns stay under their headers.
+    A row is printed when anything but its AGE changed since that object's last printed row."""
+
+    # room for the values a watched row usually takes later (`Stopped` becomes `Provisioning`, an IP appears)
+    ROOM = {"STATUS": len("Provisioning"), "PHASE": len("Scheduling"), "NODE": 8, "IP": len("255.255.255.255")}
+
+    def __init__(self, head: list[str], rows: list[list[str]], age_column: int) -> None:
+        self.head = head
+        self.rows = rows
+        self.age = age_column
+        cells = [head, *rows]
+        self.widths = [max([len(str(r[i])) for r in cells] + [self.ROOM.get(h, 0)]) for i, h in enumerate(head)]
+        self.last = {self._key(r): self._sig(r) for r in rows}
+
+    def _key(self, row: list[str]) -> tuple[str, ...]:
+        return tuple(row[:2]) if self.head[0] == "NAMESPACE" else (row[0],)
+
+    def _sig(self, row: list[str]) -> tuple[str, ...]:
+        return tuple(c for i, c in enumerate(row) if i != self.age)
+
+    def line(self, row: list[str]) -> str:
+        last = len(row) - 1
+        return "   ".join(c if i == last else c.ljust(self.widths[i]) for i, c in enumerate(row)).rstrip()
+
+    def table(self) -> str:
+        return "".join(self.line(r) + "\n" for r in [self.head, *self.rows])
+
+    def changed(self, row: list[str]) -> str | None:
+        key, sig = self._key(row), self._sig(row)
+        if self.last.get(key) == sig:
+            return None
+        self.last[key] = sig
+        return self.line(row)
+
+    def gone(self, row: list[str]) -> str:
+        self.last.pop(self._key(row), None)
+        return self.line(row)
+
+
+def _row_of(kind: str, state: dict, obj: dict, wide: bool, all_ns: bool) -> list[str] | None:
+    """The table row the object of an event belongs to (a VMI event changes its VM's row in `list vm`)."""
+    key = ((obj.get("metadata") or {}).get("namespace", ""), (obj.get("metadata") or {}).get("name", ""))
+    if kind == "vmi":
+        vmi = state["vmi"].get(key)
+        return vmi_row(vmi, wide, all_ns) if vmi is not None else None
+    vm = state["vm"].get(key)
+    return vm_row(vm, state["vmi"].get(key), wide, all_ns) if vm is not None else None
 
 
 def _apply(state: dict, which: str, etype: str, obj: dict) -> None:
@@ -253,6 +310,33 @@ def _apply(state: dict, which: str, etype: str, obj: dict) -> None:
 
 
 # --------------------------------------------------------------------------- status
+
+_FINISHED = ("Succeeded", "Failed")
+
+
+def current_migration(vmi: dict | None, migrations: list[dict]) -> dict | None:
+    """The migration the VMI reports as its latest (`status.migrationState.migrationUid`).
+
+    Creation timestamps have a resolution of one second, so two migrations started in the same second
+    cannot be ordered by them. Without a match (the VMI is gone, or the state was cleared), an
+    unfinished migration wins, then the newest by timestamp, then the later one in the list.
+    """
+    if not migrations:
+        return None
+    uid = ((_status(vmi or {}).get("migrationState")) or {}).get("migrationUid")
+    if uid:
+        for m in migrations:
+            if (m.get("metadata") or {}).get("uid") == uid:
+                return m
+    ranked = sorted(
+        enumerate(migrations),
+        key=lambda im: (
+            _status(im[1]).get("phase") not in _FINISHED,
+            (im[1].get("metadata") or {}).get("creationTimestamp", ""),
+            im[0],
+        ),
+    )
+    return ranked[-1][1]
 
 
 def status_report(vm: dict, vmi: dict | None, guest: dict | None, migrations: list[dict]) -> str:
@@ -294,8 +378,8 @@ def status_report(vm: dict, vmi: dict | None, guest: dict | None, migrations: li
         rows = [[of, c.get("type", ""), str(c.get("status", "")), c.get("reason", ""), c.get("message", "")]
                 for of, c in conditions]
         lines += ["  " + line for line in render(["OF", "TYPE", "STATUS", "REASON", "MESSAGE"], rows).splitlines()]
-    if migrations:
-        last = sorted(migrations, key=lambda m: (m.get("metadata") or {}).get("creationTimestamp", ""))[-1]
+    last = current_migration(vmi, migrations)
+    if last is not None:
         mst = _status(last)
         state = mst.get("migrationState") or {}
         route = ""

@@ -343,7 +343,7 @@ def create_export(s: Any, ns: str, name: str, claim: str, out: Out) -> bool:
     except CLIError as e:
         if not (isinstance(e, ApiError) and e.status == 409):
             raise
-    out.line(f"VirtualMachineExport '{ns}/{name}' created succesfully")
+    out.line(f"VirtualMachineExport '{ns}/{name}' created successfully")
     return True
 
 
@@ -354,7 +354,7 @@ def delete_export(s: Any, ns: str, name: str, out: Out) -> None:
         if _not_found(e):
             out.line(f"VirtualMachineExport '{ns}/{name}' does not exist")
         return  # virtctl defers this call and drops its error
-    out.line(f"VirtualMachineExport '{ns}/{name}' deleted succesfully")
+    out.line(f"VirtualMachineExport '{ns}/{name}' deleted successfully")
 
 
 def wait_for_export(s: Any, ns: str, name: str, out: Out) -> None:
@@ -386,23 +386,12 @@ def export_token(s: Any, ns: str, export: dict) -> str:
         return ""
 
 
-def http_get(url: str, cert: str, token: str) -> Any:
-    """GET the export link, verifying the server against the export's published CA (or the system's)."""
-    import ssl
-
-    import urllib3
-
-    from pyvirtctl.kube.session import transport_reason
-
-    ctx = ssl.create_default_context(cadata=cert) if cert.strip() else ssl.create_default_context()
-    pool = urllib3.PoolManager(ssl_context=ctx, retries=False)
-    try:
-        return pool.request(
-            "GET", url, headers={TOKEN_HEADER: token}, preload_content=False, decode_content=False,
-            timeout=urllib3.Timeout(connect=30.0, read=None), redirect=False,
-        )
-    except Exception as exc:
-        raise CLIError(f'Get "{url}": {transport_reason(exc, url)}') from None
+def http_get(s: Any, url: str, cert: str, token: str) -> Any:
+    """GET the export link as a stream, verifying the server against the export's published CA (or the
+    system's), through the session's proxy rule; no deadline (the download may take hours)."""
+    transport = s.transport_for(ca_pem=cert)
+    transport.max_idle = 0  # one download: its connection closes with the answer
+    return transport.request("GET", url, headers=[(TOKEN_HEADER, token)], stream=True, decode=False)
 
 
 _REASONS = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error",
@@ -414,7 +403,7 @@ def copy_body(resp: Any, dest: IO[bytes], decompress: bool, out: Out, progress: 
     if decompress:
         out.line("Decompressing image:")
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if decompress else None
-    for chunk in resp.stream(64 * 1024):
+    for chunk in resp.iter_chunks(64 * 1024):
         progress(len(chunk))
         if inflater is None:
             dest.write(chunk)
@@ -461,7 +450,7 @@ def download_once(s: Any, ns: str, name: str, claim: str, o: DumpOptions, dest: 
             raise CLIError(f"unable to get '{ns}/{name}' VirtualMachineExport")
         url, cert, gz = download_url(export)
         token = export_token(s, ns, export)
-        resp = http_get(url, cert, token)
+        resp = http_get(s, url, cert, token)
         try:
             if resp.status != 200:
                 out.line(f"Bad status: {resp.status} {_REASONS.get(resp.status, resp.reason or '')}".rstrip())
@@ -475,8 +464,8 @@ def download_once(s: Any, ns: str, name: str, claim: str, o: DumpOptions, dest: 
             finally:
                 stop()
         finally:
-            resp.release_conn()
-        out.line("Download finished succesfully")
+            resp.close()
+        out.line("Download finished successfully")
         return True
     finally:
         if created:
@@ -503,7 +492,7 @@ def run_download(o: DumpOptions, s: Any, out: Out) -> None:
             if attempt < DOWNLOAD_RETRIES:
                 out.line("Retrying...")
                 out.sleep(2.0)
-    raise CLIError("retry count reached, exiting unsuccesfully")
+    raise CLIError("retry count reached, exiting unsuccessfully")
 
 
 # --------------------------------------------------------------------------- command
@@ -541,11 +530,11 @@ def memory_dump_cmd(
         ),
     ] = False,
     format: Annotated[  # noqa: A002 - the flag's name
-        str, typer.Option("--format", help="Specifies the format of the memory dump download (gzipped or raw).")
+        str, typer.Option("--format", autocompletion=comp.complete_dump_formats, help="Specifies the format of the memory dump download (gzipped or raw).")
     ] = "",
     local_port: Annotated[str, typer.Option("--local-port", help="Specify port for port-forward")] = "0",
     storage_class: Annotated[str, typer.Option("--storage-class", help="The storage class for the PVC.")] = "",
-    access_mode: Annotated[str, typer.Option("--access-mode", help="The access mode for the PVC.")] = "",
+    access_mode: Annotated[str, typer.Option("--access-mode", autocompletion=comp.complete_access_modes, help="The access mode for the PVC.")] = "",
     output: Annotated[
         str, typer.Option("--output", help="Specifies the output path of the memory dump to be downloaded.")
     ] = "",

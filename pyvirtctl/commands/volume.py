@@ -188,14 +188,14 @@ def addvolume_cmd(
     disk_name: Annotated[str, typer.Option("--disk-name", help="name used in the disk/volume section of spec")] = "",
     serial: Annotated[str, typer.Option("--serial", help="serial number you want to assign to the disk")] = "",
     cache: Annotated[
-        str, typer.Option("--cache", help="caching options attribute control the cache mechanism")
+        str, typer.Option("--cache", autocompletion=comp.complete_disk_caches, help="caching options attribute control the cache mechanism")
     ] = "",
     persist: Annotated[bool, typer.Option("--persist", help=PERSIST_HELP)] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
     disk_type: Annotated[
-        str, typer.Option("--disk-type", help="specifies disk type to be hotplugged (disk/lun). Disk by default.")
+        str, typer.Option("--disk-type", autocompletion=comp.complete_disk_types, help="specifies disk type to be hotplugged (disk/lun). Disk by default.")
     ] = "disk",
-    bus: Annotated[str, typer.Option("--bus", help="specifies disk bus. scsi by default.")] = "scsi",
+    bus: Annotated[str, typer.Option("--bus", autocompletion=comp.complete_disk_buses, help="specifies disk bus. scsi by default.")] = "scsi",
 ) -> None:
     s = session(ctx)
     o = AddVolumeOptions(

@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from pyvirtctl.errors import ConfigError
 from pyvirtctl.kube import incluster
@@ -38,6 +37,7 @@ from pyvirtctl.kube.incluster import SERVICE_ACCOUNT_DIR
 from pyvirtctl.kube.kubeconfig import RawKubeconfig, load_raw
 from pyvirtctl.kube.kubeconfig import kubeconfig_names as kubeconfig_names
 from pyvirtctl.kube.kubeconfig import os_error_text as _os_error_text
+from pyvirtctl.kube.proxy import parse_proxy_url, proxy_from_environment
 
 if TYPE_CHECKING:
     import ssl
@@ -47,110 +47,6 @@ LEGACY_DEFAULT_SERVER = "http://localhost:8080"
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if env is None else env
-
-
-# --------------------------------------------------------------------------- proxies
-
-
-def parse_proxy_url(value: str) -> tuple[str, str, int, str, str]:
-    """(scheme, host, port, username, password) of a proxy URL; ValueError with client-go's reason."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https", "socks5"):
-        raise ValueError(f'unsupported scheme "{parts.scheme}", must be http, https, or socks5')
-    host = parts.hostname or ""
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f'invalid port in proxy url "{value}"') from None
-    if not host:
-        raise ValueError(f'host is required in proxy url "{value}"')
-    default_port = {"http": 80, "https": 443, "socks5": 1080}[parts.scheme]
-    return (
-        parts.scheme,
-        host,
-        port or default_port,
-        unquote(parts.username or ""),
-        unquote(parts.password or ""),
-    )
-
-
-def _env_get(env: Mapping[str, str], name: str) -> str:
-    return env.get(name.upper()) or env.get(name.lower()) or ""
-
-
-def proxy_from_environment(url: str, env: Mapping[str, str] | None = None) -> str | None:
-    """Go's http.ProxyFromEnvironment for `url`: HTTPS_PROXY for https, HTTP_PROXY for http.
-
-    localhost and loopback addresses are never proxied; NO_PROXY lists hosts, domains (`.x.org`,
-    `x.org`, `*.x.org`), IPs and CIDRs, each optionally with `:port`; `*` disables proxies.
-    """
-    env = _env(env)
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
-    secure = parts.scheme in ("https", "wss")
-    proxy = _env_get(env, "https_proxy" if secure else "http_proxy")
-    if not proxy or not host:
-        return None
-    if host == "localhost" or _is_loopback(host):
-        return None
-    if _no_proxy_match(host, port, _env_get(env, "no_proxy")):
-        return None
-    parsed = urlsplit(proxy)
-    if parsed.scheme not in ("http", "https", "socks5", "socks5h") or not parsed.hostname:
-        proxy = "http://" + proxy  # Go: a proxy without a scheme is an http proxy
-    return proxy
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress  # noqa: PLC0415
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _no_proxy_match(host: str, port: int, no_proxy: str) -> bool:
-    import ipaddress  # noqa: PLC0415
-
-    ip = None
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    for entry in (e.strip().lower() for e in no_proxy.split(",")):
-        if not entry:
-            continue
-        if entry == "*":
-            return True
-        if "/" in entry:
-            try:
-                if ip is not None and ip in ipaddress.ip_network(entry, strict=False):
-                    return True
-            except ValueError:
-                pass
-            continue
-        entry_host, entry_port = entry, 0
-        m = re.fullmatch(r"(.*):(\d+)", entry)
-        if m and not entry.count(":") > 1:
-            entry_host, entry_port = m.group(1), int(m.group(2))
-        if entry_port and entry_port != port:
-            continue
-        try:
-            entry_ip = ipaddress.ip_address(entry_host.strip("[]"))
-        except ValueError:
-            entry_ip = None
-        if entry_ip is not None:
-            if entry_ip == ip:
-                return True
-            continue
-        if entry_host.startswith("*."):
-            entry_host = entry_host[1:]
-        bare = entry_host.lstrip(".")
-        if host == bare or host.endswith("." + bare):
-            return True
-    return False
 
 
 # --------------------------------------------------------------------------- the resolved config
@@ -274,36 +170,17 @@ class ClusterConfig:
         return None
 
     def ssl_context(self) -> ssl.SSLContext | None:
-        """The TLS settings of client-go's transport: CA or system roots, client cert, insecure."""
-        import ssl  # noqa: PLC0415
-
+        """The TLS settings of client-go's transport: CA or system roots, client cert, insecure (tls.py)."""
         if not self.is_tls:
             return None
         if self.insecure and self.has_ca:
             raise ConfigError("specifying a root certificates file with the insecure flag is not allowed")
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        if self.insecure:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        elif self.has_ca:
-            data = self.ca_data or _read_file(self.ca_file, "certificate-authority")
-            try:
-                ctx.load_verify_locations(cadata=_pem_text(data))
-            except (ssl.SSLError, ValueError):
-                raise ConfigError(
-                    "unable to load root certificates: unable to parse bytes as PEM block"
-                ) from None
-        else:
-            ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
-        material = self.client_cert_material()
-        if material is not None:
-            load_cert_chain_from_memory(ctx, *material)
-        return ctx
+        from pyvirtctl.kube.tls import client_context  # noqa: PLC0415
 
-    def host_path_prefix(self) -> str:
-        """Any path already in the server URL (Rancher-style proxies), without a trailing slash."""
-        return urlsplit(self.server).path.rstrip("/")
+        ca = None
+        if self.has_ca and not self.insecure:
+            ca = self.ca_data or _read_file(self.ca_file, "certificate-authority")
+        return client_context(ca_pem=ca, insecure=self.insecure, client_cert=self.client_cert_material())
 
 
 def _header_key_escape(key: str) -> str:
@@ -318,40 +195,6 @@ def _read_file(path: str, what: str) -> bytes:
             return fh.read()
     except OSError as exc:
         raise ConfigError(f"unable to read {what} {path}: {_os_error_text('open', path, exc)}") from None
-
-
-def _pem_text(data: bytes) -> str:
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        raise ConfigError("unable to load root certificates: unable to parse bytes as PEM block") from None
-    if "-----BEGIN" not in text:
-        raise ConfigError("unable to load root certificates: unable to parse bytes as PEM block")
-    return text
-
-
-def load_cert_chain_from_memory(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
-    """ssl needs files: write the PEMs to a private temporary directory, load, delete at once."""
-    import ssl  # noqa: PLC0415
-    import tempfile  # noqa: PLC0415
-
-    if b"-----BEGIN" not in cert:
-        raise ConfigError("tls: failed to find any PEM data in certificate input")
-    if b"-----BEGIN" not in key:
-        raise ConfigError("tls: failed to find any PEM data in key input")
-    with tempfile.TemporaryDirectory(prefix="pyvirtctl-") as tmp:
-        cert_path = os.path.join(tmp, "client.crt")
-        key_path = os.path.join(tmp, "client.key")
-        for path, data in ((cert_path, cert), (key_path, key)):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-        try:
-            ctx.load_cert_chain(cert_path, key_path)
-        except ssl.SSLError as exc:
-            if "KEY_VALUES_MISMATCH" in str(exc) or "key values mismatch" in str(exc):
-                raise ConfigError("tls: private key does not match public key") from None
-            raise ConfigError(f"tls: failed to load client certificate: {exc.reason or exc}") from None
 
 
 # --------------------------------------------------------------------------- resolution

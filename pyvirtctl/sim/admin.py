@@ -8,8 +8,10 @@ from typing import Any
 from aiohttp import web
 
 from pyvirtctl.sim import kstatus, resources
+from pyvirtctl.sim.core import Simulator
 from pyvirtctl.sim.faults import FaultSpecError
-from pyvirtctl.sim.server import Simulator, json_response, parse_documents
+from pyvirtctl.sim.routing import json_response
+from pyvirtctl.sim.state import parse_documents
 
 
 async def _body(request: web.Request) -> Any:

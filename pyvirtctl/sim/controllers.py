@@ -9,6 +9,10 @@ VM lifecycle:   start -> VMI Pending -> Scheduling -> Scheduled -> Running (node
                 stop  -> VMI gets deletionTimestamp -> Succeeded -> removed
 Migration:      Pending -> Scheduling -> Scheduled -> PreparingTarget -> TargetReady -> Running
                 -> Succeeded; the VMI moves to the target node, status.migrationState is filled.
+Launcher pods:  a VMI in Scheduling gets a virt-launcher Pod (Pending); it runs on the VMI's node
+                from Scheduled on, with the VMI's IP; it completes when the VMI stops (or migrates
+                away, when the migration target's pod takes over) and is garbage-collected with
+                the VMI. Nodes come from config["nodes"].
 """
 
 from __future__ import annotations
@@ -21,23 +25,20 @@ import traceback
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from pyvirtctl.sim import kstatus
+from pyvirtctl.sim import kstatus, launcher
 from pyvirtctl.sim.kstatus import clone
+from pyvirtctl.sim.patching import merge_patch
 from pyvirtctl.sim.store import now_iso, random_suffix
 
 if TYPE_CHECKING:
-    from pyvirtctl.sim.server import Simulator
+    from pyvirtctl.sim.state import SimState
 
 FINAL = ("Succeeded", "Failed")
 ACTIVE_MIGRATION = ("", "Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running")
 MIGRATION_STEPS = ["Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running", "Succeeded"]
 
 
-def selector_id(name: str) -> str:
-    """The `vmi.kubevirt.io/id` label value (virtctl.md §3.3)."""
-    if len(name) <= 63:
-        return name
-    return name[:54] + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+selector_id = launcher.selector_id
 
 
 def run_strategy(vm: dict) -> str:
@@ -97,7 +98,7 @@ def owner_ref(obj: dict, block: bool = True) -> dict:
 
 
 class Controllers:
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: SimState) -> None:
         self.sim = sim
         self.store = sim.store
         self._event: asyncio.Event | None = None
@@ -107,8 +108,16 @@ class Controllers:
         self.vm_flags: dict[str, dict[str, bool]] = {}
         self.node_rr = 0
         self.ip_counter = 10
+        self.pods: dict[str, str] = {}  # VMI uid -> name of its current virt-launcher pod
+        self.pod_ips: dict[str, str] = {}  # VMI uid -> the pod (and guest) IP
+        self.unpaused: dict[str, bool] = {}  # VMI uid -> what its pod's readiness gate says
+        self.target_pods: dict[str, str] = {}  # migration uid -> the target's launcher pod
 
     # -- resources
+    @property
+    def POD(self):  # noqa: N802
+        return self.sim.res("Pod")
+
     @property
     def VM(self):  # noqa: N802
         return self.sim.res("VirtualMachine")
@@ -143,6 +152,10 @@ class Controllers:
         self.vm_flags.clear()
         self.node_rr = 0
         self.ip_counter = 10
+        self.pods.clear()
+        self.pod_ips.clear()
+        self.unpaused.clear()
+        self.target_pods.clear()
 
     async def _run(self) -> None:
         assert self._event is not None
@@ -189,6 +202,7 @@ class Controllers:
         # The VM and VMI passes read the stored objects without copying them (they run after every
         # burst of writes, over every object): each reconcile_* only reads its argument and writes
         # through store.mutate/create/delete, which work on copies.
+        self.sim.ensure_nodes()
         for vm in self.store.list(self.VM, copy=False):
             try:
                 self.reconcile_vm(vm)
@@ -430,6 +444,43 @@ class Controllers:
                 return node
         return nodes[0]
 
+    def _node_index(self, node: str) -> int:
+        nodes = list(self.sim.config.get("nodes") or ["node01"])
+        return nodes.index(node) if node in nodes else 0
+
+    # -- virt-launcher pods
+    def _pod_name(self, vmi: dict) -> str | None:
+        uid = vmi["metadata"]["uid"]
+        name = self.pods.get(uid)
+        if name is None:  # after a restart from --state: find it by label
+            live = [p for p in self.store.list(self.POD, vmi["metadata"]["namespace"],
+                                               f"kubevirt.io/created-by={uid}")
+                    if (p.get("status") or {}).get("phase") not in FINAL
+                    and not (p["metadata"].get("labels") or {}).get("kubevirt.io/migrationJobUID")]
+            name = live[0]["metadata"]["name"] if live else None
+            if name:
+                self.pods[uid] = name
+        return name
+
+    def _create_pod(self, vmi: dict, migration_uid: str = "") -> dict | None:
+        image = f"quay.io/kubevirt/virt-launcher:{self.sim.config['version']}"
+        try:
+            return self.store.create(self.POD, launcher.pod(vmi, image, migration_uid))
+        except kstatus.StatusError:
+            return None
+
+    def _mutate_pod(self, ns: str, name: str | None, fn) -> dict | None:
+        return self.store.mutate(self.POD, ns, name, fn) if name else None
+
+    def _sync_pod_pause(self, vmi: dict) -> None:
+        uid = vmi["metadata"]["uid"]
+        unpaused = not has_condition(vmi, "Paused", "True")
+        if self.unpaused.get(uid, True) == unpaused:
+            return
+        self.unpaused[uid] = unpaused
+        self._mutate_pod(vmi["metadata"]["namespace"], self._pod_name(vmi),
+                         lambda p: launcher.set_unpaused(p, unpaused, now_iso()))
+
     def _next_ip(self, node: str) -> str:
         nodes = list(self.sim.config.get("nodes") or ["node01"])
         idx = nodes.index(node) if node in nodes else 0
@@ -456,6 +507,7 @@ class Controllers:
                     if ms and not ms.get("completed"):
                         ms["failed"], ms["completed"] = True, True
                 self.store.mutate(self.VMI, ns, name, finish)
+                self._mutate_pod(ns, self._pod_name(vmi), lambda p: launcher.completed(p, now_iso()))
             else:
                 self.store.delete(self.VMI, ns, name)
             return
@@ -471,6 +523,7 @@ class Controllers:
                              endTimestamp=now_iso())
                 self.store.mutate(self.VMI, ns, name, abort)
                 return
+            self._sync_pod_pause(vmi)
             self.sync_volume_status(vmi)
             return
         if not self.gate(uid):
@@ -478,6 +531,19 @@ class Controllers:
         nxt = {"": "Pending", "Pending": "Scheduling", "Scheduling": "Scheduled", "Scheduled": "Running"}.get(phase)
         if nxt is None:
             return
+        pod_uid = ""
+        if nxt == "Scheduling" and self._pod_name(vmi) is None:
+            created = self._create_pod(vmi)
+            if created is not None:
+                self.pods[uid] = created["metadata"]["name"]
+        node = st.get("nodeName") or ""
+        if nxt == "Scheduled":
+            node = node or self._next_node()
+            ip = self.pod_ips.setdefault(uid, self._next_ip(node))
+            now = now_iso()
+            started = self._mutate_pod(ns, self._pod_name(vmi), lambda p: launcher.scheduled(
+                p, node, self._node_index(node), ip, now))
+            pod_uid = started["metadata"]["uid"] if started else str(uuid.uuid4())
 
         def step(o: dict) -> None:
             s = o.setdefault("status", {})
@@ -489,14 +555,13 @@ class Controllers:
             if nxt == "Scheduling":
                 set_condition(o, "Ready", "False", "GuestNotRunning", "Guest VM is not reported as running")
             if nxt == "Scheduled":
-                node = s.get("nodeName") or self._next_node()
                 s["nodeName"] = node
                 labels["kubevirt.io/nodeName"] = node
-                s["activePods"] = {str(uuid.uuid4()): node}
+                s["activePods"] = {pod_uid: node}
             if nxt == "Running":
-                node = s.get("nodeName") or self._next_node()
-                s["nodeName"] = node
-                ip = self._next_ip(node)
+                run_node = s.get("nodeName") or node or self._next_node()
+                s["nodeName"] = run_node
+                ip = self.pod_ips.get(uid) or self._next_ip(run_node)
                 if not s.get("interfaces"):
                     iface_name = "default"
                     ifaces = ((o.get("spec") or {}).get("domain") or {}).get("devices", {}).get("interfaces") or []
@@ -663,15 +728,22 @@ class Controllers:
             target = selector.get("kubernetes.io/hostname") or self._next_node(exclude=source)
             if target == source:
                 target = self._next_node(exclude=source)
+            target_pod = self._create_pod(vmi, migration_uid=uid)
+            if target_pod is not None:
+                self.target_pods[uid] = target_pod["metadata"]["name"]
             ms = {"migrationUid": uid, "sourceNode": source, "targetNode": target, "mode": "PreCopy",
-                  "sourcePod": f"virt-launcher-{vmi_name}-{random_suffix()}",
-                  "targetPod": f"virt-launcher-{vmi_name}-{random_suffix()}",
+                  "sourcePod": self._pod_name(vmi) or f"virt-launcher-{vmi_name}-{random_suffix()}",
+                  "targetPod": self.target_pods.get(uid) or f"virt-launcher-{vmi_name}-{random_suffix()}",
                   "migrationConfiguration": {"allowAutoConverge": False, "allowPostCopy": False,
                                              "bandwidthPerMigration": "0", "completionTimeoutPerGiB": 150,
                                              "progressTimeout": 150}}
+        target_pod_uid = ""
         if nxt == "PreparingTarget":
             ms["targetNodeAddress"] = self._next_ip(ms.get("targetNode", source))
             ms["targetDirectMigrationNodePorts"] = {"38079": 49152, "44131": 0}
+            tnode, tip = ms.get("targetNode", source), ms["targetNodeAddress"]
+            self._mutate_pod(ns, self.target_pods.get(uid), lambda p: launcher.scheduled(
+                p, tnode, self._node_index(tnode), tip, now))
         if nxt == "Running":
             ms["startTimestamp"] = now
         new_ip = None
@@ -680,6 +752,17 @@ class Controllers:
             ms["completed"] = True
             ms["failed"] = False
             new_ip = ms.get("targetNodeAddress")
+            vuid = vmi["metadata"]["uid"]
+            self._mutate_pod(ns, self._pod_name(vmi), lambda p: launcher.completed(p, now))
+            tname = self.target_pods.pop(uid, None)
+            tpod = self.store.get(self.POD, ns, tname) if tname else None
+            if tpod is not None:
+                self.pods[vuid] = tname
+                target_pod_uid = tpod["metadata"]["uid"]
+                self._mutate_pod(ns, tname, lambda p: p["metadata"].get("labels", {}).pop(
+                    "kubevirt.io/migrationJobUID", None))
+            if new_ip:
+                self.pod_ips[vuid] = new_ip
 
         def on_vmi(o: dict) -> None:
             s = o.setdefault("status", {})
@@ -688,7 +771,7 @@ class Controllers:
                 target = ms["targetNode"]
                 s["nodeName"] = target
                 o["metadata"].setdefault("labels", {})["kubevirt.io/nodeName"] = target
-                s["activePods"] = {str(uuid.uuid4()): target}
+                s["activePods"] = {target_pod_uid or str(uuid.uuid4()): target}
                 if new_ip and s.get("interfaces"):
                     s["interfaces"][0]["ipAddress"] = new_ip
                     s["interfaces"][0]["ipAddresses"] = [new_ip]
@@ -717,6 +800,9 @@ class Controllers:
                                                                   "phaseTransitionTimestamp": now_iso()})
             set_condition(o, "Failed", "True", "MigrationFailed", reason)
         self.store.mutate(self.VMIM, md["namespace"], md["name"], on_mig)
+        target = self.target_pods.pop(md["uid"], None)
+        if target and self.store.get(self.POD, md["namespace"], target) is not None:
+            self.store.delete(self.POD, md["namespace"], target)
         self.event(mig, "FailedMigration", reason, "Warning", component="migration-controller")
 
     # ------------------------------------------------------------------------------------------
@@ -826,8 +912,6 @@ class Controllers:
                 if key in body:
                     o["metadata"].setdefault(key, {}).update(body[key])
             if isinstance(body.get("status"), dict):
-                from pyvirtctl.sim.api import merge_patch
-
                 o["status"] = merge_patch(s, body["status"])
 
         out = self.store.mutate(self.VMI, ns, name, patch) or vmi

@@ -1,18 +1,17 @@
-"""Defaulting done at create time (what kube-apiserver, admission webhooks and CDI would add)."""
+"""Defaulting done at create time (what kube-apiserver, admission webhooks and CDI would add).
+
+One function per kind, `(state, obj) -> None`, named in the kind's `Resource` descriptor
+(`pyvirtctl.sim.resources`); `state` is the `SimState` (duck-typed: `.store`, `.res()`).
+"""
 
 from __future__ import annotations
 
 import base64
 import secrets
-from typing import TYPE_CHECKING
-
-from pyvirtctl.sim.resources import Resource
-
-if TYPE_CHECKING:
-    from pyvirtctl.sim.server import Simulator
+from typing import Any
 
 
-def _alloc_cluster_ip(sim: Simulator) -> str:
+def _alloc_cluster_ip(sim: Any) -> str:
     used = {(s.get("spec") or {}).get("clusterIP") for s in sim.store.list(sim.res("Service"))}
     n = 10
     while True:
@@ -22,7 +21,7 @@ def _alloc_cluster_ip(sim: Simulator) -> str:
         n += 1
 
 
-def _alloc_node_port(sim: Simulator) -> int:
+def _alloc_node_port(sim: Any) -> int:
     used = {p.get("nodePort") for s in sim.store.list(sim.res("Service"))
             for p in (s.get("spec") or {}).get("ports") or []}
     port = 30000
@@ -31,56 +30,67 @@ def _alloc_node_port(sim: Simulator) -> int:
     return port
 
 
-def apply_create_defaults(sim: Simulator, res: Resource, obj: dict) -> None:
+def service(sim: Any, obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    stype = spec.setdefault("type", "ClusterIP")
+    if spec.get("clusterIP") != "None" and stype != "ExternalName":
+        spec["clusterIP"] = spec.get("clusterIP") or _alloc_cluster_ip(sim)
+    if spec.get("clusterIP"):
+        spec["clusterIPs"] = [spec["clusterIP"]]
+    for p in spec.get("ports") or []:
+        p.setdefault("protocol", "TCP")
+        if p.get("targetPort") in (None, "", 0):
+            p["targetPort"] = p.get("port")
+        if stype in ("NodePort", "LoadBalancer") and not p.get("nodePort"):
+            p["nodePort"] = _alloc_node_port(sim)
+    spec.setdefault("sessionAffinity", "None")
+    fams = spec.setdefault("ipFamilies", ["IPv4"])
+    spec.setdefault("ipFamilyPolicy", "PreferDualStack" if len(fams) > 1 else "SingleStack")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    if stype in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    obj["status"] = {"loadBalancer": {}}
+
+
+def migration(sim: Any, obj: dict) -> None:
+    vmi_name = (obj.get("spec") or {}).get("vmiName")
+    if vmi_name:
+        obj.setdefault("metadata", {}).setdefault("labels", {})["kubevirt.io/vmi-name"] = vmi_name
+    obj.setdefault("status", {})
+
+
+def secret(sim: Any, obj: dict) -> None:
+    data = obj.setdefault("data", {})
+    for k, v in (obj.pop("stringData", None) or {}).items():
+        data[k] = base64.b64encode(str(v).encode()).decode()
+    obj.setdefault("type", "Opaque")
+
+
+def pvc(sim: Any, obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("volumeMode", "Filesystem")
+    spec.setdefault("accessModes", ["ReadWriteOnce"])
+    spec.setdefault("storageClassName", "standard")
+    spec.setdefault("volumeName", "pvc-" + secrets.token_hex(8))
+    size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
+    obj["status"] = {"phase": "Bound", "accessModes": spec["accessModes"], "capacity": {"storage": size}}
+
+
+def datavolume(sim: Any, obj: dict) -> None:
+    obj["status"] = {"phase": "Succeeded", "progress": "100.0%",
+                     "claimName": (obj.get("metadata") or {}).get("name")}
+
+
+def namespace(sim: Any, obj: dict) -> None:
+    obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+    obj["status"] = {"phase": "Active"}
     md = obj.setdefault("metadata", {})
-    kind = res.kind
-    if kind == "Service":
-        spec = obj.setdefault("spec", {})
-        stype = spec.setdefault("type", "ClusterIP")
-        if spec.get("clusterIP") != "None" and stype != "ExternalName":
-            spec["clusterIP"] = spec.get("clusterIP") or _alloc_cluster_ip(sim)
-        if spec.get("clusterIP"):
-            spec["clusterIPs"] = [spec["clusterIP"]]
-        for p in spec.get("ports") or []:
-            p.setdefault("protocol", "TCP")
-            if p.get("targetPort") in (None, "", 0):
-                p["targetPort"] = p.get("port")
-            if stype in ("NodePort", "LoadBalancer") and not p.get("nodePort"):
-                p["nodePort"] = _alloc_node_port(sim)
-        spec.setdefault("sessionAffinity", "None")
-        fams = spec.setdefault("ipFamilies", ["IPv4"])
-        spec.setdefault("ipFamilyPolicy", "PreferDualStack" if len(fams) > 1 else "SingleStack")
-        spec.setdefault("internalTrafficPolicy", "Cluster")
-        if stype in ("NodePort", "LoadBalancer"):
-            spec.setdefault("externalTrafficPolicy", "Cluster")
-        obj["status"] = {"loadBalancer": {}}
-    elif kind == "VirtualMachineInstanceMigration":
-        vmi_name = (obj.get("spec") or {}).get("vmiName")
-        if vmi_name:
-            md.setdefault("labels", {})["kubevirt.io/vmi-name"] = vmi_name
-        obj.setdefault("status", {})
-    elif kind == "Secret":
-        data = obj.setdefault("data", {})
-        for k, v in (obj.pop("stringData", None) or {}).items():
-            data[k] = base64.b64encode(str(v).encode()).decode()
-        obj.setdefault("type", "Opaque")
-    elif kind == "PersistentVolumeClaim":
-        spec = obj.setdefault("spec", {})
-        spec.setdefault("volumeMode", "Filesystem")
-        spec.setdefault("accessModes", ["ReadWriteOnce"])
-        spec.setdefault("storageClassName", "standard")
-        spec.setdefault("volumeName", "pvc-" + secrets.token_hex(8))
-        size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
-        obj["status"] = {"phase": "Bound", "accessModes": spec["accessModes"], "capacity": {"storage": size}}
-    elif kind == "DataVolume":
-        obj["status"] = {"phase": "Succeeded", "progress": "100.0%", "claimName": md.get("name")}
-    elif kind == "Namespace":
-        obj.setdefault("spec", {"finalizers": ["kubernetes"]})
-        obj["status"] = {"phase": "Active"}
-        md.setdefault("labels", {})["kubernetes.io/metadata.name"] = md.get("name", "")
-    elif kind == "UploadTokenRequest":
-        obj["status"] = {"token": secrets.token_urlsafe(24)}
-    elif kind == "VirtualMachineInstance":
-        obj.setdefault("status", {})
-    elif kind == "VirtualMachine":
-        obj.setdefault("status", {})
+    md.setdefault("labels", {})["kubernetes.io/metadata.name"] = md.get("name", "")
+
+
+def upload_token(sim: Any, obj: dict) -> None:
+    obj["status"] = {"token": secrets.token_urlsafe(24)}
+
+
+def empty_status(sim: Any, obj: dict) -> None:
+    obj.setdefault("status", {})

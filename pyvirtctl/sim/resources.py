@@ -1,12 +1,22 @@
 """The resource types the simulator serves, and the discovery documents built from them.
 
-Each `Resource` is one REST collection: where it lives (group/version/plural), what objects in it
-are called (kind), whether it is namespaced, and which verbs and subresources it supports.
+Each `Resource` is one REST collection and everything kind-specific about it, in one descriptor:
+where it lives (group/version/plural), what objects in it are called (kind), whether it is
+namespaced, which verbs and subresources it supports, the Table columns `kubectl get` shows
+(`printers`), the OpenAPI definition that describes it (`schema`, see `pyvirtctl.sim.openapi`),
+the defaulting done when one is created (`defaults`) and the validating webhook that admits
+API writes (`admit`, see `pyvirtctl.sim.admission`). Adding a kind = adding one descriptor here
+(plus, optionally, its schema and a controller).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from pyvirtctl.sim import admission, defaults, printers
+from pyvirtctl.sim.tables import Column
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,14 @@ class Resource:
     subresources: tuple[str, ...] = ()
     has_status: bool = True
     verbs: tuple[str, ...] = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+    # Table columns (complete, Name included); empty = kube-apiserver's default for the kind's origin
+    columns: tuple[Column, ...] = ()
+    # OpenAPI definition name in pyvirtctl.sim.openapi (empty = a free-form object)
+    schema: str = ""
+    # (state, obj) -> None, run on every create (API, controllers, seeds)
+    defaults: Callable[[Any, dict], None] | None = None
+    # validating webhook for API writes: (new, old or None) -> admission.Verdict (name, causes, warnings)
+    admit: Callable[[dict, dict | None], admission.Verdict] | None = None
 
     @property
     def api_version(self) -> str:
@@ -44,26 +62,37 @@ class Resource:
     def is_crd(self) -> bool:
         return bool(self.group)
 
+    @property
+    def table_columns(self) -> tuple[Column, ...]:
+        return self.columns or printers.PLAIN_CRD
+
 
 KV = "kubevirt.io"
 CDI = "cdi.kubevirt.io"
 
 RESOURCES: tuple[Resource, ...] = (
     Resource(KV, "v1", "virtualmachines", "VirtualMachine", singular="virtualmachine",
-             short_names=("vm", "vms"), subresources=("status",)),
+             short_names=("vm", "vms"), subresources=("status",), columns=printers.VM,
+             schema="kubevirt.v1.VirtualMachine", defaults=defaults.empty_status, admit=admission.admit_vm),
     Resource(KV, "v1", "virtualmachineinstances", "VirtualMachineInstance", singular="virtualmachineinstance",
-             short_names=("vmi", "vmis"), subresources=("status",)),
+             short_names=("vmi", "vmis"), subresources=("status",), columns=printers.VMI,
+             schema="kubevirt.v1.VirtualMachineInstance", defaults=defaults.empty_status,
+             admit=admission.admit_vmi),
     Resource(KV, "v1", "virtualmachineinstancemigrations", "VirtualMachineInstanceMigration",
-             singular="virtualmachineinstancemigration", short_names=("vmim", "vmims"), subresources=("status",)),
+             singular="virtualmachineinstancemigration", short_names=("vmim", "vmims"), subresources=("status",),
+             columns=printers.VMIM, schema="kubevirt.v1.VirtualMachineInstanceMigration",
+             defaults=defaults.migration),
     Resource(KV, "v1", "virtualmachineinstancereplicasets", "VirtualMachineInstanceReplicaSet",
              singular="virtualmachineinstancereplicaset", short_names=("vmirs", "vmirss"),
-             subresources=("status", "scale")),
+             subresources=("status", "scale"), columns=printers.VMIRS,
+             schema="kubevirt.v1.VirtualMachineInstanceReplicaSet"),
     Resource(KV, "v1", "virtualmachineinstancepresets", "VirtualMachineInstancePreset",
              singular="virtualmachineinstancepreset", short_names=("vmipreset",), has_status=False),
     Resource(KV, "v1", "kubevirts", "KubeVirt", singular="kubevirt", short_names=("kv", "kvs"),
-             subresources=("status",)),
+             subresources=("status",), columns=printers.KUBEVIRT),
     Resource("pool.kubevirt.io", "v1alpha1", "virtualmachinepools", "VirtualMachinePool",
-             singular="virtualmachinepool", short_names=("vmpool",), subresources=("status", "scale")),
+             singular="virtualmachinepool", short_names=("vmpool",), subresources=("status", "scale"),
+             columns=printers.VMPOOL),
     Resource("instancetype.kubevirt.io", "v1beta1", "virtualmachineinstancetypes", "VirtualMachineInstancetype",
              singular="virtualmachineinstancetype", short_names=("vminstancetype",), has_status=False),
     Resource("instancetype.kubevirt.io", "v1beta1", "virtualmachineclusterinstancetypes",
@@ -75,27 +104,37 @@ RESOURCES: tuple[Resource, ...] = (
              "VirtualMachineClusterPreference", namespaced=False, singular="virtualmachineclusterpreference",
              has_status=False),
     Resource("export.kubevirt.io", "v1", "virtualmachineexports", "VirtualMachineExport",
-             singular="virtualmachineexport", short_names=("vmexport",), subresources=("status",)),
+             singular="virtualmachineexport", short_names=("vmexport",), subresources=("status",),
+             columns=printers.VMEXPORT),
     Resource("export.kubevirt.io", "v1beta1", "virtualmachineexports", "VirtualMachineExport",
-             singular="virtualmachineexport", short_names=("vmexport",), subresources=("status",)),
+             singular="virtualmachineexport", short_names=("vmexport",), subresources=("status",),
+             columns=printers.VMEXPORT),
     Resource(CDI, "v1beta1", "datavolumes", "DataVolume", singular="datavolume", short_names=("dv", "dvs"),
-             subresources=("status",)),
+             subresources=("status",), columns=printers.DATAVOLUME, defaults=defaults.datavolume),
     Resource(CDI, "v1beta1", "datasources", "DataSource", singular="datasource", subresources=("status",)),
     Resource(CDI, "v1beta1", "cdiconfigs", "CDIConfig", namespaced=False, singular="cdiconfig",
              subresources=("status",)),
+    Resource("template.openshift.io", "v1", "templates", "Template", singular="template", has_status=False),
     Resource("upload.cdi.kubevirt.io", "v1beta1", "uploadtokenrequests", "UploadTokenRequest",
-             singular="uploadtokenrequest", verbs=("create",)),
+             singular="uploadtokenrequest", verbs=("create",), defaults=defaults.upload_token),
     Resource("", "v1", "namespaces", "Namespace", namespaced=False, singular="namespace", short_names=("ns",),
-             subresources=("status", "finalize")),
-    Resource("", "v1", "services", "Service", singular="service", short_names=("svc",), subresources=("status",)),
+             subresources=("status", "finalize"), columns=printers.NAMESPACE, schema="core.v1.Namespace",
+             defaults=defaults.namespace),
+    Resource("", "v1", "services", "Service", singular="service", short_names=("svc",), subresources=("status",),
+             columns=printers.SERVICE, schema="core.v1.Service", defaults=defaults.service),
     Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", singular="persistentvolumeclaim",
-             short_names=("pvc",), subresources=("status",)),
-    Resource("", "v1", "events", "Event", singular="event", short_names=("ev",), has_status=False),
-    Resource("", "v1", "secrets", "Secret", singular="secret", has_status=False),
-    Resource("", "v1", "configmaps", "ConfigMap", singular="configmap", short_names=("cm",), has_status=False),
-    Resource("", "v1", "pods", "Pod", singular="pod", short_names=("po",), subresources=("status",)),
+             short_names=("pvc",), subresources=("status",), columns=printers.PVC,
+             schema="core.v1.PersistentVolumeClaim", defaults=defaults.pvc),
+    Resource("", "v1", "events", "Event", singular="event", short_names=("ev",), has_status=False,
+             columns=printers.EVENT, schema="core.v1.Event"),
+    Resource("", "v1", "secrets", "Secret", singular="secret", has_status=False, columns=printers.SECRET,
+             schema="core.v1.Secret", defaults=defaults.secret),
+    Resource("", "v1", "configmaps", "ConfigMap", singular="configmap", short_names=("cm",), has_status=False,
+             columns=printers.CONFIGMAP, schema="core.v1.ConfigMap"),
+    Resource("", "v1", "pods", "Pod", singular="pod", short_names=("po",), subresources=("status",),
+             columns=printers.POD, schema="core.v1.Pod"),
     Resource("", "v1", "nodes", "Node", namespaced=False, singular="node", short_names=("no",),
-             subresources=("status",)),
+             subresources=("status",), columns=printers.NODE, schema="core.v1.Node"),
 )
 
 _BY_PATH: dict[tuple[str, str, str], Resource] = {(r.group, r.version, r.plural): r for r in RESOURCES}
@@ -213,7 +252,7 @@ def resource_list(group: str, version: str) -> dict | None:
                        "verbs": list(r.verbs)}
         if r.short_names:
             entry["shortNames"] = list(r.short_names)
-        if r.group:
+        if r.group or r.kind in ("Pod", "Service"):  # what `kubectl get all` lists
             entry["categories"] = ["all"]
         items.append(entry)
         for sub in r.subresources:

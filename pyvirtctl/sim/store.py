@@ -269,6 +269,12 @@ class Store:
                 out.append(self.present(res, obj) if copy else obj)
         return out
 
+    def load(self, res: Resource, obj: dict) -> None:
+        """Put an object in as stored before (a --state file): no defaulting, no events."""
+        md = obj["metadata"]
+        self.objects[self._key(res, md.get("namespace"), md["name"])] = obj
+        self.resource_of[storage_key(res)] = res
+
     def all_objects(self) -> list[tuple[Resource, dict]]:
         out = []
         for (k, _ns, _n), obj in self.objects.items():
@@ -299,7 +305,9 @@ class Store:
             _validate_service(res, obj)
 
     # -- writes
-    def create(self, res: Resource, obj: dict, dry_run: bool = False) -> dict:
+    def create(self, res: Resource, obj: dict, dry_run: bool = False,
+               check: Callable[[dict], None] | None = None) -> dict:
+        """Default, validate, then (API writes) `check` the object - the admission webhook - and store it."""
         obj = clone(obj)
         md = obj.setdefault("metadata", {})
         if not md.get("name") and md.get("generateName"):
@@ -315,6 +323,8 @@ class Store:
         key = self._key(res, md.get("namespace"), md["name"])
         if key in self.objects:
             raise kstatus.already_exists(res.group_resource, md["name"])
+        if check is not None:
+            check(self.present(res, obj))
         md["uid"] = str(uuid.uuid4())
         md["creationTimestamp"] = now_iso()
         md.setdefault("generation", 1) if res.is_crd else None
@@ -330,7 +340,8 @@ class Store:
         self._emit("ADDED", res, obj)
         return self.present(res, obj)
 
-    def update(self, res: Resource, obj: dict, dry_run: bool = False, check_rv: bool = True) -> dict:
+    def update(self, res: Resource, obj: dict, dry_run: bool = False, check_rv: bool = True,
+               check: Callable[[dict], None] | None = None) -> dict:
         obj = clone(obj)
         md = obj.setdefault("metadata", {})
         name = md.get("name") or ""
@@ -354,6 +365,8 @@ class Store:
             md["generation"] = cur["metadata"]["generation"]
         if _same(cur, obj):
             return self.present(res, cur)
+        if check is not None:
+            check(self.present(res, obj))
         if dry_run:
             md["resourceVersion"] = cur["metadata"]["resourceVersion"]
             return self.present(res, obj)

@@ -11,13 +11,19 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from pyvirtctl.sim import kstatus
-from pyvirtctl.sim.controllers import has_condition, is_final, remove_condition, run_strategy, set_condition
+from pyvirtctl.sim.controllers import (
+    apply_volume_request,
+    has_condition,
+    is_final,
+    remove_condition,
+    run_strategy,
+    set_condition,
+)
 from pyvirtctl.sim.kstatus import StatusError, clone
-from pyvirtctl.sim.server import Route, json_response
-from pyvirtctl.sim.store import now_iso
+from pyvirtctl.sim.routing import Route, json_response, parse_path
 
 if TYPE_CHECKING:
-    from pyvirtctl.sim.server import Simulator
+    from pyvirtctl.sim.core import Simulator
 
 VM_GR = "virtualmachine.kubevirt.io"
 VMI_GR = "virtualmachineinstance.kubevirt.io"
@@ -437,8 +443,6 @@ def _volume_request(ctx: Ctx, raw: bytes, ephemeral: bool, remove: bool) -> web.
         if err:
             raise kstatus.conflict(VMI_GR, ctx.name, err)
         if not dry:
-            from pyvirtctl.sim.controllers import apply_volume_request
-
             ctx.sim.store.mutate(ctx.VMI, ctx.ns, ctx.name,
                                  lambda o: apply_volume_request(o.setdefault("spec", {}), req))
         return _accepted()
@@ -686,8 +690,6 @@ def _stream_validate(ctx: Ctx, kind: str, vm_route: bool) -> dict:
 
 
 def stream_precheck(sim: Simulator, request: web.Request, kind: str) -> tuple[dict | None, web.Response | None]:
-    from pyvirtctl.sim.server import parse_path
-
     route = parse_path(request.path)
     if route is None or route.namespace is None or not route.name:
         e = kstatus.unknown_path()
@@ -730,6 +732,3 @@ def _internal(ctx: Ctx, msg: str) -> web.Response:
     e = kstatus.internal(msg)
     return ctx.sim.status_response(e.code, e.reason, e.message, e.details)
 
-
-def now() -> str:
-    return now_iso()

@@ -5,7 +5,8 @@
 Starts a simulator, logs in on a VMI's serial console through `pyvirtctl console` (stdin and
 stdout are pipes), asks the simulated shell for `stream N` (N bytes of text) and times how long
 the N bytes take to come out of stdout; then sends single keystrokes and times each echo.
-With --virtctl the same is measured for a Go virtctl binary against the same simulator.
+With --virtctl (default: $VIRTCTL_REF) the same is measured for a Go virtctl binary against the same
+simulator.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mib", type=int, default=512)
     ap.add_argument("--keys", type=int, default=200)
-    ap.add_argument("--virtctl", default="")
+    ap.add_argument("--virtctl", default=os.environ.get("VIRTCTL_REF", ""))
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         sim = SimProcess.start(tmp, delay=0)

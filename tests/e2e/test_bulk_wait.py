@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -218,8 +220,73 @@ def test_status(sim, cli):
     assert "Status:        Running\n" in text
     assert "Instance:      Running on node" in text
     assert "Last migration: kubevirt-migrate-vm-" in text and "Succeeded" in text
+    # a second migration, usually within the same second as the first: the VMI's migrationUid decides
+    assert cli("migrate", "s", "--wait").returncode == 0
+    uid = sim.get("VirtualMachineInstance", "default", "s")["status"]["migrationState"]["migrationUid"]
+    current = [m["metadata"]["name"] for m in sim.list("VirtualMachineInstanceMigration", "default")
+               if m["metadata"]["uid"] == uid]
+    assert len(current) == 1
+    assert f"Last migration: {current[0]} Succeeded" in cli("status", "s").stdout
     assert "Volumes:" not in text or "NAME" in text
     doc = json.loads(cli("status", "s", "-o", "json").stdout)
     assert doc["vm"]["metadata"]["name"] == "s" and doc["vmi"]["status"]["phase"] == "Running"
     missing = cli("status", "nope")
     assert missing.returncode == 1 and "not found" in missing.stderr
+
+
+def test_list_watch_piped_prints_one_aligned_row_per_change(sim, cli_home):
+    """Piped, `list -w` prints the table once, then a row for each object that changed (as `kubectl get -w`),
+    with every column under its header; other VMs' rows are not reprinted."""
+    fleet(sim, 2, prefix="quiet-with-a-long-name")
+    sim.apply(vm("a", strategy="Halted"))
+    proc = subprocess.Popen([sys.executable, "-m", "pyvirtctl", "--kubeconfig", sim.kubeconfig, "list", "-w"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": REPO_ROOT, "HOME": str(cli_home)})
+    try:
+        head = proc.stdout.readline()
+        initial = [proc.stdout.readline() for _ in range(3)]
+        sim.config(delay=0.05)
+        r = subprocess.run([sys.executable, "-m", "pyvirtctl", "--kubeconfig", sim.kubeconfig, "start",
+                            "a", "--wait"], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONPATH": REPO_ROOT, "HOME": str(cli_home)}, timeout=60)
+        assert r.returncode == 0, r.stderr
+        changes = []
+        while not changes or "Running" not in changes[-1]:
+            line = proc.stdout.readline()
+            assert line, "list -w ended early"
+            changes.append(line)
+    finally:
+        sim.config(delay=0)
+        proc.kill()
+        proc.wait(10)
+    assert head.split() == ["NAME", "STATUS", "READY", "NODE", "IP", "AGE"]
+    assert [line.split()[0] for line in initial] == ["a", "quiet-with-a-long-name-00", "quiet-with-a-long-name-01"]
+    # only the started VM's row comes again, once per visible change
+    assert {line.split()[0] for line in changes} == {"a"}
+    assert len(changes) == len({tuple(line.split()[1:-1]) for line in changes})
+    for line in [*initial, *changes]:
+        assert line[head.index("STATUS") - 3:head.index("STATUS")] == "   ", (head, line)
+        assert line[head.index("STATUS")] != " "
+        assert line[head.index("AGE")] != " ", (head, line)
+
+
+def test_ctrl_c_during_wait_on_a_terminal_ends_the_status_line(sim, cli_home):
+    """On a terminal, `--wait` draws a status line; Ctrl+C (the terminal echoes `^C` after it) must leave
+    the cursor on a fresh line for the shell's prompt, and exit 130."""
+    from tests.e2e.test_console import PtyRun
+
+    running_vm(sim, "w")
+    sim.config(delay=60)  # stopping never finishes
+    run = PtyRun(sim, cli_home, "stop", "w", "--wait")
+    try:
+        run.expect(b"w: ")
+        time.sleep(0.3)
+        run.send(b"\x03")  # what the terminal sees when the user presses Ctrl+C: it echoes ^C
+        run.expect(b"^C")
+        run.proc.send_signal(signal.SIGINT)  # the signal the terminal would deliver
+        assert run.wait() == 130
+        tail = run.seen.rsplit(b"w: ", 1)[1]
+        assert tail.endswith(b"^C\r\n"), tail  # the status line, ^C, then a newline: nothing after it
+    finally:
+        sim.config(delay=0)
+        run.close()

@@ -98,3 +98,28 @@ def test_unknown_instruction_is_one_line_on_stderr(monkeypatch, capsys):
     assert main(argv=[], argv0="pyvirtctl") == 1
     err = capsys.readouterr().err
     assert err == "unsupported completion instruction: complete_tcsh\n"
+
+
+def test_lifecycle_verbs_offer_the_vms_they_make_sense_for(seeded, complete):
+    """`start <TAB>` offers stopped VMs, `stop <TAB>` running ones; when no matching name is in such a
+    state, every matching name is offered (the real commands' registry, not the demo one)."""
+    from pyvirtctl.app import COMMANDS
+
+    seeded.apply([vm("run-1", "default", True), vm("run-2", "default", True), vm("stopped-2", "default", False)])
+    for name in ("run-1", "run-2"):
+        assert seeded.wait_for("VirtualMachine", "default", name,
+                               lambda o: o and o.get("status", {}).get("printableStatus") == "Running")
+
+    def names(line: str) -> list[str]:
+        return [x.split("\t")[0] for x in complete(f"pyvirtctl --kubeconfig KC {line}", registry=COMMANDS)[:-1]]
+
+    assert names("start ") == ["alpha", "stopped-2"]
+    assert names("stop ") == ["run-1", "run-2"]
+    assert names("restart ") == ["run-1", "run-2"]
+    assert names("migrate ") == ["run-1", "run-2"]
+    assert names("pause vm ") == ["run-1", "run-2"]
+    assert names("stop run-1 ") == ["run-2"]  # several names: the ones typed are not offered again
+    # nothing qualifies among the matches: all matches are offered
+    assert names("start run") == ["run-1", "run-2"]
+    assert names("unpause vm ") == ["alpha", "run-1", "run-2", "stopped-2"]
+    assert names("status ") == ["alpha", "run-1", "run-2", "stopped-2"]  # not a lifecycle verb: all

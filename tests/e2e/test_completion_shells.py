@@ -68,7 +68,7 @@ def shell_env(tmp_path: Path) -> dict[str, str]:
     main = "import sys\nfrom pyvirtctl.cli import main\nsys.exit(main())\n"
     _write_exe(bin_dir / "pyvirtctl", main)
     _write_exe(bin_dir / "kubectl-virt", main)
-    _write_exe(bin_dir / "kubectl_complete-virt", "from pyvirtctl.completion import main\nmain()\n")
+    _write_exe(bin_dir / "kubectl_complete-virt", "from pyvirtctl.completion.engine import main\nmain()\n")
     home = tmp_path / "home"
     home.mkdir()
     return {
@@ -254,10 +254,10 @@ def test_kubectl_plugin_completion_adapter(cluster, shell_env):
 # ------------------------------------------------------------------------------------------ zsh
 
 
-@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed (scripts/sysdeps.sh installs it)")
 def test_zsh_script_offers_names_with_descriptions(cluster, shell_env):
     """Run the real script's function in zsh with the completion system's variables set; `_describe`
     is replaced by a recorder (it only works inside a live completion widget)."""
+    assert shutil.which("zsh"), "zsh is not installed: run scripts/sysdeps.sh (make test does)"
     kc = cluster.kubeconfig
 
     def zsh_complete(line: str) -> list[str]:
@@ -286,8 +286,8 @@ def test_zsh_script_offers_names_with_descriptions(cluster, shell_env):
 # ------------------------------------------------------------------------------------------ fish
 
 
-@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed (scripts/sysdeps.sh installs it)")
 def test_fish_completes_through_its_own_engine(cluster, shell_env):
+    assert shutil.which("fish"), "fish is not installed: run scripts/sysdeps.sh (make test does)"
     kc = cluster.kubeconfig
 
     def fish_complete(line: str) -> list[str]:

@@ -22,6 +22,9 @@ def test_expand_vm_yaml_and_json(sim, cli):
     doc = yaml.safe_load(r.stdout)
     assert doc["metadata"]["name"] == VM and doc["status"] is not None
     assert 'memory: "1Gi"' not in r.stdout and "memory: 1Gi" in r.stdout
+    # virtctl v1.9.0 writes no `creationTimestamp: null` for the template's metadata
+    assert "creationTimestamp: null" not in r.stdout
+    assert "creationTimestamp" not in doc["spec"]["template"]["metadata"]
     r = cli("expand", "--vm", VM, "-o", "json")
     assert r.returncode == 0, r.stderr
     assert not r.stdout.endswith("\n")
@@ -38,6 +41,8 @@ def test_expand_file_and_stdin(sim, cli, tmp_path):
     assert (put["method"], put["path"]) == ("PUT", f"{SUB}/expand-vm-spec")
     assert put["body"]["metadata"]["name"] == VM
     assert list(put["body"]) == ["kind", "apiVersion", "metadata", "spec", "status"]
+    assert "creationTimestamp" not in put["body"]["metadata"]
+    assert "creationTimestamp" not in put["body"]["spec"]["template"]["metadata"]
     assert json.loads(r.stdout)["metadata"]["name"] == VM
     r = cli("expand", "-f", "-", input=json.dumps(vm_object(running=False)))
     assert r.returncode == 0, r.stderr

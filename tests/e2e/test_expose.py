@@ -360,9 +360,13 @@ def test_dry_run_prints_yaml_and_creates_nothing(sim, cli):
     r = cli("expose", "vm", "testvm", "--dry-run")
     assert (r.returncode, r.stderr) == (0, "")
     assert_ordered_equal(yaml.safe_load(r.stdout), expected_body(
-        "vm", obj, "testvm", [{"name": "port-1", "port": 8100, "targetPort": 0}]))
+        "vm", obj, "testvm", [{"name": "port-1", "port": 8100, "targetPort": 8100}]))
     assert calls(sim) == [("GET", "/apis/kubevirt.io/v1/namespaces/default/virtualmachines/testvm")]
     assert sim.list("Service", NS) == []
+    # what it printed is what the server stores when the Service is really created
+    assert cli("expose", "vm", "testvm").returncode == 0
+    stored = sim.get("Service", NS, "testvm")["spec"]["ports"]
+    assert [p["targetPort"] for p in stored] == [p["targetPort"] for p in yaml.safe_load(r.stdout)["spec"]["ports"]]
 
 
 def test_dry_run_json(sim, cli):
@@ -371,7 +375,7 @@ def test_dry_run_json(sim, cli):
     r = cli("expose", "vmi", "testvm", "--port", "80", "--dry-run", "-o", "json")
     assert (r.returncode, r.stderr) == (0, "")
     assert_ordered_equal(json.loads(r.stdout), expected_body(
-        "vmi", obj, "testvm", [{"protocol": "TCP", "port": 80, "targetPort": ""}]))
+        "vmi", obj, "testvm", [{"protocol": "TCP", "port": 80, "targetPort": 80}]))
     assert [m for m, _ in calls(sim)] == ["GET"]
     assert sim.list("Service", NS) == []
 

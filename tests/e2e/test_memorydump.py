@@ -30,9 +30,9 @@ def test_get_with_create_claim_and_download(sim, cli, tmp_path):
     waiting = "Waiting for memorydump  to complete, current phase: "  # two spaces: virtctl's empty claim name
     assert all(x[len(waiting):] in ("Associating...", "InProgress...") for x in lines if x.startswith("Wait"))
     name = f"export-{VM}-dump1"
-    assert lines[-3:] == [f"VirtualMachineExport 'default/{name}' created succesfully",
-                          "Download finished succesfully",
-                          f"VirtualMachineExport 'default/{name}' deleted succesfully"]
+    assert lines[-3:] == [f"VirtualMachineExport 'default/{name}' created successfully",
+                          "Download finished successfully",
+                          f"VirtualMachineExport 'default/{name}' deleted successfully"]
     reqs = sim.requests()
     pvc_post = next(x for x in reqs if x["method"] == "POST" and x["path"] == f"{CORE}/persistentvolumeclaims")
     assert pvc_post["headers"]["content-type"] == "application/json"
@@ -81,7 +81,7 @@ def test_download_retries_bad_status(sim, cli, tmp_path):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert "Bad status: 503 Service Unavailable" in lines and "Retrying..." in lines
-    assert lines[-1] == f"VirtualMachineExport 'default/export-{VM}-dump3' deleted succesfully"
+    assert lines[-1] == f"VirtualMachineExport 'default/export-{VM}-dump3' deleted successfully"
     assert [m for m, p in api_requests(sim) if p.startswith(EXP) and m in ("POST", "DELETE")] == \
         ["POST", "DELETE", "POST", "DELETE"]
 

@@ -157,8 +157,9 @@ def test_reset_before_the_answer(sim, cli, vm):
 def test_reset_mid_response(sim, cli, vm):
     sim.fault({"match": {"method": "GET", "path_regex": VMIS_PATH}, "action": "reset", "bytes": 40})
     line = one_error_line(cli("list"))
-    assert line.startswith('Get "https://') and "/virtualmachineinstances" in line
-    assert line.endswith(("connection reset by peer", "EOF")), line
+    # the head arrived, the body was cut: client-go's words for a body read error (no URL), as virtctl prints
+    assert line.startswith("unexpected error when reading response body. Please retry. Original error: "), line
+    assert line.endswith(("connection reset by peer", "unexpected EOF")), line
     FAULT_KINDS.add("reset mid-response")
 
 

@@ -59,10 +59,11 @@ def test_console_non_root_prompt() -> None:
         (b"hostname", b"centos7-1905\r\n"),
         (b"whoami", b"root\r\n"),
         (b"uname", b"Linux\r\n"),
-        (b"uname -r", b"3.10.0-957.12.2.el7.x86_64\r\n"),
+        # the kernel the guest agent reports (guestosinfo's os.kernelRelease / kernelVersion)
+        (b"uname -r", b"3.10.0-957.27.2.el7.x86_64\r\n"),
         (
             b"uname -a",
-            b"Linux centos7-1905 3.10.0-957.12.2.el7.x86_64 #1 SMP Tue May 14 21:24:32 UTC 2019"
+            b"Linux centos7-1905 3.10.0-957.27.2.el7.x86_64 #1 SMP Mon Jul 29 17:46:05 UTC 2019"
             b" x86_64 x86_64 x86_64 GNU/Linux\r\n",
         ),
         (b"cat /etc/hostname", b"centos7-1905\r\n"),

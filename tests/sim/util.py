@@ -31,6 +31,8 @@ def vm(name: str, running: bool | None = None, strategy: str | None = None, labe
         spec["running"] = running
     if strategy is not None:
         spec["runStrategy"] = strategy
+    if running is None and strategy is None:
+        spec["runStrategy"] = "Halted"  # virt-api refuses a VM with neither (RunStrategy must be specified)
     return {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
             "metadata": {"name": name, "namespace": "default"}, "spec": spec}
 

@@ -13,6 +13,7 @@ import pytest
 
 from pyvirtctl import completion as comp
 from pyvirtctl.app import COMMANDS, build_root
+from pyvirtctl.completion import completers, engine, names, scripts
 from tests.unit.completion_demo import REGISTRY
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -32,7 +33,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
     ],
 )
 def test_parse_command_line(line, point, want):
-    before, incomplete, after = comp.parse_command_line(line, point)
+    before, incomplete, after = engine.parse_command_line(line, point)
     if line == "pyvirtctl":  # the program word itself is never completed by us
         assert (before, after) == ([], [])
         return
@@ -40,9 +41,9 @@ def test_parse_command_line(line, point, want):
 
 
 def cands(words: list[str], incomplete: str, registry=None) -> list[tuple[str, str]]:
-    comp._Request.reset()
+    completers._Request.reset()
     root = build_root("pyvirtctl", registry or COMMANDS)
-    return comp.candidates(root, "pyvirtctl", words, incomplete)
+    return engine.candidates(root, "pyvirtctl", words, incomplete)
 
 
 def values(words, incomplete, registry=None):
@@ -72,10 +73,10 @@ def test_flag_names_local_and_global_with_descriptions():
 def test_flag_values_are_not_mistaken_for_positionals():
     # `--grace-period <TAB>` wants a number: nothing to offer, and no VM names
     assert cands(["stop", "--grace-period"], "") == []
-    assert comp._Request.directive == comp.NO_FILE_COMP
+    assert completers._Request.directive == comp.NO_FILE_COMP
     # `--kubeconfig <TAB>` falls back to file names
     cands(["--kubeconfig"], "")
-    assert comp._Request.directive & comp.NO_FILE_COMP == 0
+    assert completers._Request.directive & comp.NO_FILE_COMP == 0
     # bool flags take no separate value: the word after `--dry-run` is a positional again
     assert values(["pause", "--dry-run"], "") == ["vm", "vmi"]
 
@@ -103,17 +104,17 @@ def test_type_then_name_offers_types_first():
 
 def test_targets_offer_kinds_without_a_trailing_space():
     assert values(["port-forward"], "", REGISTRY) == ["vmi/", "vm/"]
-    assert comp._Request.directive & comp.NO_SPACE
+    assert completers._Request.directive & comp.NO_SPACE
     assert values(["port-forward"], "jdoe@v", REGISTRY) == ["jdoe@vmi/", "jdoe@vm/"]
     assert values(["port-forward", "vm/x"], "", REGISTRY) == []  # ports are not completed
 
 
 def test_scp_local_paths_fall_back_to_files():
     assert values(["scp"], "./lo", REGISTRY) == []
-    assert comp._Request.directive & comp.NO_FILE_COMP == 0
+    assert completers._Request.directive & comp.NO_FILE_COMP == 0
     assert values(["scp"], "vm", REGISTRY) == ["vmi/", "vm/"]
     assert values(["scp", "--identity-file"], "", REGISTRY) == []
-    assert comp._Request.directive & comp.NO_FILE_COMP == 0
+    assert completers._Request.directive & comp.NO_FILE_COMP == 0
 
 
 def test_runnable_parent_lists_its_subcommands():
@@ -134,7 +135,7 @@ def test_runnable_parent_lists_its_subcommands():
 )
 def test_output_formats(shell, items, incomplete, want, monkeypatch):
     monkeypatch.delenv("COMP_WORDBREAKS", raising=False)
-    assert comp._format(shell, items, incomplete, comp.NO_FILE_COMP) == want
+    assert engine._format(shell, items, incomplete, comp.NO_FILE_COMP) == want
 
 
 def test_parse_list_and_table():
@@ -142,30 +143,30 @@ def test_parse_list_and_table():
         {"metadata": {"name": "b"}, "status": {"printableStatus": "Stopped"}},
         {"metadata": {"name": "a"}, "status": {"printableStatus": "Running"}},
     ]}
-    assert comp.parse_list(json.dumps(lst).encode(), "vm") == [("a", "Running"), ("b", "Stopped")]
+    assert names.parse_list(json.dumps(lst).encode(), "vm") == [("a", "Running"), ("b", "Stopped")]
     table = {"kind": "Table", "columnDefinitions": [{"name": "Name"}, {"name": "Age"}, {"name": "Phase"}],
              "rows": [{"cells": ["x", "1d", "Running"], "object": {"metadata": {"name": "x"}}}]}
-    assert comp.parse_list(json.dumps(table).encode(), "vmi") == [("x", "Running")]
+    assert names.parse_list(json.dumps(table).encode(), "vmi") == [("x", "Running")]
 
 
 def test_cache_is_private_short_lived_and_keyed_without_credentials(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setenv("PYVIRTCTL_COMPLETION_CACHE_TTL", "10")
     params = {"kubeconfig": "/nonexistent", "namespace": "ns2", "token": "s3cret-token"}
-    key = comp._cache_key(params, "vm", "ns2")
-    assert key == comp._cache_key(dict(params, token="another"), "vm", "ns2")
-    assert key != comp._cache_key(params, "vmi", "ns2")
-    assert key != comp._cache_key(dict(params, namespace="default"), "vm", "default")
-    comp._cache_write(key, [("alpha", "Running")])
+    key = names._cache_key(params, "vm", "ns2")
+    assert key == names._cache_key(dict(params, token="another"), "vm", "ns2")
+    assert key != names._cache_key(params, "vmi", "ns2")
+    assert key != names._cache_key(dict(params, namespace="default"), "vm", "default")
+    names._cache_write(key, [("alpha", "Running")])
     d = tmp_path / "pyvirtctl"
     assert stat.S_IMODE(d.stat().st_mode) == 0o700
     (f,) = list(d.iterdir())
     assert stat.S_IMODE(f.stat().st_mode) == 0o600
     assert "s3cret" not in f.read_text() and "s3cret" not in f.name
-    assert comp._cache_read(key, 10) == [("alpha", "Running")]
+    assert names._cache_read(key, 10) == [("alpha", "Running")]
     os.utime(f, (f.stat().st_atime - 60, f.stat().st_mtime - 60))
-    assert comp._cache_read(key, 10) is None  # expired
-    assert comp._cache_read(key, 0) is None  # disabled
+    assert names._cache_read(key, 10) is None  # expired
+    assert names._cache_read(key, 0) is None  # disabled
 
 
 def test_list_names_gives_nothing_without_a_cluster(tmp_path, monkeypatch):
@@ -175,14 +176,14 @@ def test_list_names_gives_nothing_without_a_cluster(tmp_path, monkeypatch):
 
 
 def test_scripts_follow_the_program_name():
-    bash = comp.script("bash", "kubectl-virt", "_KUBECTL_VIRT_COMPLETE")
+    bash = scripts.script("bash", "kubectl-virt", "_KUBECTL_VIRT_COMPLETE")
     assert "complete -F _kubectl_virt_completion kubectl-virt" in bash
     assert "_KUBECTL_VIRT_COMPLETE=complete_bash" in bash
-    zsh = comp.script("zsh", "pyvirtctl", "_PYVIRTCTL_COMPLETE")
+    zsh = scripts.script("zsh", "pyvirtctl", "_PYVIRTCTL_COMPLETE")
     assert zsh.startswith("#compdef pyvirtctl\n")
-    assert "complete -c virtctl" in comp.script("fish", "virtctl", "_VIRTCTL_COMPLETE")
-    assert comp.executable_name("/usr/lib/python3/site-packages/pyvirtctl/__main__.py") == "pyvirtctl"
-    assert comp.executable_name("/home/u/.local/bin/kubectl-virt") == "kubectl-virt"
+    assert "complete -c virtctl" in scripts.script("fish", "virtctl", "_VIRTCTL_COMPLETE")
+    assert engine.executable_name("/usr/lib/python3/site-packages/pyvirtctl/__main__.py") == "pyvirtctl"
+    assert engine.executable_name("/home/u/.local/bin/kubectl-virt") == "kubectl-virt"
 
 
 def test_checked_in_scripts_are_up_to_date():
@@ -206,3 +207,34 @@ def test_completion_path_does_not_import_heavy_packages(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=30)
     assert "HEAVY [] 0" in proc.stderr, proc.stderr
     assert proc.stdout == ":4\n"
+
+
+# every flag of the real commands that takes one of a fixed set of values completes them
+ENUMERATED = [
+    (["list", "-o"], ["wide", "json", "yaml", "name"]),
+    (["ls", "--output"], ["wide", "json", "yaml", "name"]),
+    (["guestosinfo", "-o"], ["json", "yaml", "table"]),
+    (["userlist", "-o"], ["json", "yaml", "table"]),
+    (["fslist", "--output"], ["json", "yaml", "table"]),
+    (["status", "-o"], ["json", "yaml"]),
+    (["expand", "-o"], ["json", "yaml"]),
+    (["expose", "-o"], ["json", "yaml"]),
+    (["expose", "--type"], ["ClusterIP", "NodePort", "LoadBalancer"]),
+    (["expose", "--protocol"], ["TCP", "UDP"]),
+    (["expose", "--ip-family-policy"], ["SingleStack", "PreferDualStack", "RequireDualStack"]),
+    (["vnc", "--vnc-type"], ["tiger", "chicken", "real", "remote-viewer"]),
+    (["addvolume", "--cache"], ["none", "writethrough", "writeback"]),
+    (["addvolume", "--disk-type"], ["disk", "lun"]),
+    (["addvolume", "--bus"], ["scsi", "virtio"]),
+    (["memory-dump", "--format"], ["gzip", "raw"]),
+    (["memory-dump", "--access-mode"], ["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]),
+    (["completion"], ["bash", "zsh", "fish", "powershell"]),
+]
+
+
+@pytest.mark.parametrize(("words", "want"), ENUMERATED, ids=[" ".join(w) for w, _ in ENUMERATED])
+def test_real_commands_complete_enumerated_values(words, want):
+    assert values(words, "") == want
+    flag = words[-1]
+    if flag.startswith("--"):  # the `--flag=` form too
+        assert values(words[:-1], f"{flag}={want[0][:1]}") == [f"{flag}={v}" for v in want if v[:1] == want[0][:1]]

@@ -29,7 +29,8 @@ def test_go_json_layout_and_escapes():
 
 def test_go_yaml_quotes_like_go():
     text = go_yaml({"b": "true", "a": "", "c": "2024-01-01T00:00:00Z", "d": "plain", "e": "x: y", "n": 5})
-    assert text == 'a: ""\nb: "true"\nc: "2024-01-01T00:00:00Z"\nd: plain\ne: \'x: y\'\nn: 5\n'
+    # go-yaml quotes a key that would read back as a bool too ("n", "y", "on": see create_cases.json)
+    assert text == 'a: ""\nb: "true"\nc: "2024-01-01T00:00:00Z"\nd: plain\ne: \'x: y\'\n"n": 5\n'
 
 
 def test_table_format_choice():
@@ -211,7 +212,8 @@ def test_expand_validation_and_decode():
     assert e.value.message == "error reading file open invalid/path: no such file or directory"
     vm = expand.go_virtual_machine({"spec": {"template": {"spec": {}}, "running": False}, "metadata": {"name": "x"}})
     assert list(vm) == ["kind", "apiVersion", "metadata", "spec", "status"]
-    assert vm["metadata"] == {"name": "x", "creationTimestamp": None}
+    assert vm["metadata"] == {"name": "x"}
+    assert "creationTimestamp" not in vm["spec"]["template"]["metadata"]
     assert list(vm["spec"]) == ["running", "template"]
     assert expand.render({"metadata": {"name": "x"}}, "json").endswith("}")
 
@@ -268,7 +270,7 @@ def test_gunzip_handles_multiple_members():
     import gzip
 
     class Resp:
-        def stream(self, n):
+        def iter_chunks(self, n):
             data = gzip.compress(b"abc") + gzip.compress(b"def")
             return [data[:7], data[7:]]
 

@@ -46,6 +46,11 @@ class _SimBackend:
     def get_vm(self, ns: str, name: str) -> dict[str, Any] | None:
         return self._get("VirtualMachine", ns, name)
 
+    def guest_osinfo(self, ns: str, name: str) -> dict[str, Any] | None:
+        """The guest agent's `guestosinfo` answer for the VMI (what `virtctl guestosinfo` shows)."""
+        data = self.sim.guest_agent(ns, name)
+        return data.get("guestosinfo") if isinstance(data, dict) else None
+
     def drop_after(self, kind: str, ns: str, name: str) -> int | None:
         return self.sim.faults.ws_drop_after(kind, ns, name)
 

@@ -30,6 +30,9 @@ class Backend(Protocol):
 
     def fragment_size(self) -> int: ...
 
+    # optional: ``guest_osinfo(ns, name) -> dict | None`` (the guest agent's guestosinfo), from which
+    # the console's shell takes its kernel and OS (pyvirtctl/sim/streams/guest.py)
+
 
 DEFAULTS: dict[str, Any] = {
     "stream_close": "abrupt",

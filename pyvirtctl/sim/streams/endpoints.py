@@ -21,6 +21,7 @@ from . import checks
 from .backend import Backend
 from .checks import Refusal
 from .display import Display
+from .guest import GuestFacts, facts_from
 from .rfb import RFBError, RFBServer
 from .serial import SerialLine, credentials_from_vmi
 from .wsio import Channel, upgrade
@@ -57,7 +58,14 @@ class StreamState:
         entry = self.consoles.get((ns, name))
         if entry is None or entry[0] != uid:
             hostname = str((vmi.get("spec") or {}).get("hostname") or name)
-            entry = (uid, SerialLine(hostname, credentials_from_vmi(vmi)))
+            backend = self.backend
+
+            def facts() -> GuestFacts:
+                # the guest's view of itself, as virtctl guestosinfo and the VMI status report it
+                osinfo = getattr(backend, "guest_osinfo", None)
+                return facts_from(backend.get_vmi(ns, name) or vmi, osinfo(ns, name) if osinfo else None)
+
+            entry = (uid, SerialLine(hostname, credentials_from_vmi(vmi), facts))
             self.consoles[(ns, name)] = entry
         return entry[1]
 

@@ -14,37 +14,21 @@ Behaviour, modelled on a CentOS 7 guest on ttyS0:
   shell line logs out, escape sequences (arrow keys) are swallowed. The password is not echoed.
 * Credentials come from the VMI's cloud-init ``chpasswd`` list when it has one (a wrong
   password prints ``Login incorrect``); without one any password is accepted.
-* Shell built-ins: ``echo``, ``hostname``, ``uname [-a|-s|-n|-r|-v|-m|-o]``, ``cat`` of
-  ``/etc/os-release``, ``/etc/hostname``, ``/etc/redhat-release``, ``/etc/centos-release``,
-  ``whoami``, ``id``, ``pwd``, ``cd``, ``ls``, ``true``, ``false``, ``clear``, ``exit``/``logout``
-  (back to the login prompt) and ``stream N`` which writes exactly N bytes of a fixed text
-  pattern (see :func:`stream_bytes`), raw, for throughput tests. Anything else:
-  ``-bash: <cmd>: command not found``.
+* The shell is :class:`pyvirtctl.sim.streams.guest.Shell` (ls, cat, cd, echo, ip a, uptime, date,
+  uname, ..., ``a; b``, ``&&``, ``||``), consistent with the guest-agent data and the VMI's
+  address; ``exit``/``logout`` (or Ctrl+D) go back to the login prompt; ``stream N`` writes
+  exactly N bytes of a fixed text pattern (see :func:`stream_bytes`), raw, for throughput tests.
 """
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from .guest import GuestFacts, Shell
 
 Output = bytes | Iterator[bytes]
 
-KERNEL = "3.10.0-957.12.2.el7.x86_64"
-KERNEL_VERSION = "#1 SMP Tue May 14 21:24:32 UTC 2019"
-OS_RELEASE = (
-    'NAME="CentOS Linux"\n'
-    'VERSION="7 (Core)"\n'
-    'ID="centos"\n'
-    'ID_LIKE="rhel fedora"\n'
-    'VERSION_ID="7"\n'
-    'PRETTY_NAME="CentOS Linux 7 (Core)"\n'
-    'ANSI_COLOR="0;31"\n'
-    'CPE_NAME="cpe:/o:centos:centos:7"\n'
-    'HOME_URL="https://www.centos.org/"\n'
-    'BUG_REPORT_URL="https://bugs.centos.org/"\n'
-)
-RELEASE = "CentOS Linux release 7.6.1810 (Core)\n"
 
 _PATTERN_LINE = b"pyvirtctl serial stream 0123456789 abcdefghijklmnopqrstuvwxyz\n"  # 64 bytes
 _BLOCK = _PATTERN_LINE * 4096  # 256 KiB
@@ -104,12 +88,13 @@ def credentials_from_vmi(vmi: dict[str, Any]) -> dict[str, str] | None:
 class SerialLine:
     """A guest's ttyS0: login prompt, password prompt, shell."""
 
-    def __init__(self, hostname: str, credentials: dict[str, str] | None = None) -> None:
+    def __init__(self, hostname: str, credentials: dict[str, str] | None = None,
+                 facts: Callable[[], GuestFacts] | None = None) -> None:
         self.hostname = hostname
         self.credentials = credentials
+        self.shell = Shell(hostname, facts)
         self.state = "login"  # login | password | shell
         self.user = ""
-        self.cwd = "~"
         self._line = bytearray()
         self._last_cr = False
         self._escape = 0  # 0: none, 1: after ESC, 2: inside CSI
@@ -120,11 +105,12 @@ class SerialLine:
         return (f"{self.hostname} login: ").encode()
 
     def shell_prompt(self) -> bytes:
-        sign = "#" if self.user == "root" else "$"
-        return (f"[{self.user}@{self.hostname} {self.cwd}]{sign} ").encode()
+        sign = "#" if self.shell.user == "root" else "$"
+        return (f"[{self.shell.user}@{self.hostname} {self.shell.short_cwd()}]{sign} ").encode()
 
     def banner(self) -> bytes:
-        return (f"\r\nCentOS Linux 7 (Core)\r\nKernel {KERNEL} on an x86_64\r\n\r\n").encode()
+        f = self.shell.facts()
+        return (f"\r\n{f.pretty_name}\r\nKernel {f.kernel_release} on an {f.machine}\r\n\r\n").encode()
 
     # -- line discipline -------------------------------------------------------------------------
 
@@ -202,7 +188,7 @@ class SerialLine:
                 self.state = "login"
                 return [b"Login incorrect\r\n\r\n", self.login_prompt()]
             self.state = "shell"
-            self.cwd = "~"
+            self.shell.login(self.user)
             return [self.shell_prompt()]
         return self._run(line)
 
@@ -212,101 +198,17 @@ class SerialLine:
         return [b"logout\r\n", self.banner(), self.login_prompt()]
 
     def _run(self, line: str) -> list[Output]:
-        try:
-            argv = shlex.split(line, comments=True)
-        except ValueError:
-            argv = line.split()
-        if not argv:
-            return [self.shell_prompt()]
-        cmd, args = argv[0], argv[1:]
-        if cmd in ("exit", "logout"):
-            return self._logout()
-        if cmd == "stream":
+        words = line.split()
+        if words and words[0] == "stream":
             try:
-                n = int(args[0]) if args else -1
+                n = int(words[1]) if len(words) == 2 else -1
             except ValueError:
                 n = -1
             if not 0 <= n <= MAX_STREAM:
                 return [b"usage: stream BYTES\r\n", self.shell_prompt()]
             return [_stream(n), self.shell_prompt()]
-        text = self._command(cmd, args)
-        if text is None:
-            text = f"-bash: {cmd}: command not found\n"
-        return [text.replace("\n", "\r\n").encode(), self.shell_prompt()]
-
-    def _command(self, cmd: str, args: list[str]) -> str | None:
-        files = {
-            "/etc/os-release": OS_RELEASE,
-            "/etc/hostname": self.hostname + "\n",
-            "/etc/redhat-release": RELEASE,
-            "/etc/centos-release": RELEASE,
-        }
-        if cmd == "echo":
-            newline = True
-            if args and args[0] == "-n":
-                newline, args = False, args[1:]
-            return " ".join(args) + ("\n" if newline else "")
-        if cmd == "hostname":
-            return self.hostname + "\n"
-        if cmd == "whoami":
-            return self.user + "\n"
-        if cmd == "id":
-            uid = 0 if self.user == "root" else 1000
-            return f"uid={uid}({self.user}) gid={uid}({self.user}) groups={uid}({self.user})\n"
-        if cmd == "pwd":
-            return self._home() + "\n" if self.cwd == "~" else self.cwd + "\n"
-        if cmd == "cd":
-            target = args[0] if args else "~"
-            if target not in ("~", "/", "/etc", "/tmp", self._home()):
-                return f"-bash: cd: {target}: No such file or directory\n"
-            self.cwd = "~" if target in ("~", self._home()) else target
-            return ""
-        if cmd == "ls":
-            if self.cwd == "/etc" or (args and args[0] == "/etc"):
-                return "centos-release  hostname  os-release  redhat-release\n"
-            return ""
-        if cmd in ("true", ":"):
-            return ""
-        if cmd == "false":
-            return ""
-        if cmd == "clear":
-            return "\x1b[H\x1b[2J"
-        if cmd == "uname":
-            return self._uname(args)
-        if cmd == "cat":
-            if not args:
-                return ""
-            parts = []
-            for name in args:
-                path = name if name.startswith("/") else ("/etc/" + name if self.cwd == "/etc" else name)
-                if path in files:
-                    parts.append(files[path])
-                else:
-                    parts.append(f"cat: {name}: No such file or directory\n")
-            return "".join(parts)
-        return None
-
-    def _home(self) -> str:
-        return "/root" if self.user == "root" else "/home/" + self.user
-
-    def _uname(self, args: list[str]) -> str:
-        fields = {
-            "s": "Linux",
-            "n": self.hostname,
-            "r": KERNEL,
-            "v": KERNEL_VERSION,
-            "m": "x86_64",
-            "p": "x86_64",
-            "i": "x86_64",
-            "o": "GNU/Linux",
-        }
-        flags = "".join(a[1:] for a in args if a.startswith("-") and not a.startswith("--"))
-        if "--all" in args:
-            flags += "a"
-        if not flags:
-            flags = "s"
-        for f in flags:
-            if f != "a" and f not in fields:
-                return f"uname: invalid option -- '{f}'\nTry 'uname --help' for more information.\n"
-        order = "snrvmpio" if "a" in flags else "".join(k for k in "snrvmpio" if k in flags)
-        return " ".join(fields[k] for k in order) + "\n"
+        text, logout = self.shell.run_line(line)
+        out: list[Output] = [text.replace("\n", "\r\n").encode()] if text else []
+        if logout:
+            return out + self._logout()
+        return [*out, self.shell_prompt()]
