@@ -178,3 +178,25 @@ def test_go_quote():
 def test_suggestions():
     assert suggest("stat", ["start", "stop", "status"]) == ["start", "stop", "status"]
     assert suggest("xyz", ["start"]) == []
+
+
+# pflag's uint32 flags (create instancetype --cpu): strconv.ParseUint(s, 0, 32); each row checked
+# against the reference virtctl (`create instancetype --cpu=<text> --memory 1Gi`)
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1_0", 10), ("0x10", 16), ("0b11", 3), ("4294967295", 4294967295), ("+5", "invalid syntax"),
+     ("-1", "invalid syntax"), ("\uff15", "invalid syntax"), ("", "invalid syntax"), ("4294967296", "value out of range")],
+)
+def test_uint32_flags_parse_like_strconv_parseuint(text, value):
+    from pyvirtctl.errors import UsageError
+    from pyvirtctl.goflags import FlagDef
+
+    flag = FlagDef(param=None, name="cpu", short="", go_type="uint32", owner="cmd")
+    if isinstance(value, int):
+        assert flag.convert(text) == value
+    else:
+        with pytest.raises(UsageError) as err:
+            flag.convert(text)
+        assert str(err.value) == (
+            f'invalid argument {go_quote(text)} for "--cpu" flag: strconv.ParseUint: parsing {go_quote(text)}: {value}'
+        )
