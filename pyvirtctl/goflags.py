@@ -27,6 +27,7 @@ from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import Exit as typer_Exit
 
 from pyvirtctl import clickcompat as cc
+from pyvirtctl import gostrconv
 from pyvirtctl.clickcompat import Command, Context
 from pyvirtctl.cmdspec import ArgsCheck, CommandSpec, FlagDef, arbitrary_args, flag_table
 from pyvirtctl.errors import UsageError
@@ -50,42 +51,8 @@ def parse_bool(s: str) -> bool:
 
 
 def parse_int(s: str, bits: int = 64) -> int:
-    """Go ``strconv.ParseInt(s, 0, bits)``: sign, 0x/0o/0b/0 prefixes, underscores only with a prefix."""
-    syntax = ValueError(f"strconv.ParseInt: parsing {go_quote(s)}: invalid syntax")
-    body = s
-    neg = False
-    if body[:1] in "+-" and body:
-        neg = body[0] == "-"
-        body = body[1:]
-    if not body:
-        raise syntax
-    base = 10
-    low = body.lower()
-    if low.startswith("0x"):
-        base, body = 16, body[2:]
-    elif low.startswith("0o"):
-        base, body = 8, body[2:]
-    elif low.startswith("0b"):
-        base, body = 2, body[2:]
-    elif len(body) > 1 and body[0] == "0":
-        base, body = 8, body[1:]
-    if "_" in body:
-        if base == 10 or body.endswith("_") or "__" in body:
-            raise syntax
-        body = body.replace("_", "")
-    if not body:
-        raise syntax
-    try:
-        value = int(body, base)
-    except ValueError:
-        raise syntax from None
-    if body.strip() != body:
-        raise syntax
-    value = -value if neg else value
-    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    if not lo <= value <= hi:
-        raise ValueError(f"strconv.ParseInt: parsing {go_quote(s)}: value out of range")
-    return value
+    """pflag's int flags: Go ``strconv.ParseInt(s, 0, bits)`` (0x/0o/0b/0 prefixes, ``1_000``)."""
+    return gostrconv.parse_int(s, 0, bits)
 
 
 def read_as_csv(s: str) -> list[str]:
@@ -262,17 +229,9 @@ def convert(fd: FlagDef, raw: str) -> Any:
         if fd.go_type == "int32":
             return parse_int(raw, 32)
         if fd.go_type == "uint":
-            v = parse_int(raw, 65)
-            if v < 0:
-                raise ValueError(f"strconv.ParseUint: parsing {go_quote(raw)}: invalid syntax")
-            return v
+            return gostrconv.parse_uint(raw, 0, 64)
         if fd.go_type == "uint32":
-            if raw[:1] in "+-":
-                raise ValueError(f"strconv.ParseUint: parsing {go_quote(raw)}: invalid syntax")
-            v = parse_int(raw, 65)
-            if v > 0xFFFFFFFF:
-                raise ValueError(f"strconv.ParseUint: parsing {go_quote(raw)}: value out of range")
-            return v
+            return gostrconv.parse_uint(raw, 0, 32)
         if fd.go_type == "stringToString":
             return parse_string_to_string(raw)
         if fd.go_type == "strings":

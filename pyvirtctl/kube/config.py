@@ -1,322 +1,52 @@
-"""kubeconfig -> ClusterConfig, following kubectl/client-go's clientcmd rules exactly.
+"""kubeconfig + flags -> ClusterConfig, following kubectl/client-go's clientcmd rules exactly.
 
 Order of sources (clientcmd's deferred loading client config):
 
-1. `--kubeconfig FILE` (must exist), else every file of `$KUBECONFIG` (':'-separated, missing files
-   skipped), else `~/.kube/config`. Several files are merged: for clusters, contexts and users the
-   first file that defines a name wins (entries are never merged field by field), and the first
-   file that sets `current-context` wins. Relative paths inside a file are relative to that file.
-2. The command-line overrides (`--context`, `--cluster`, `--user`, `-s`, `--token`, TLS flags, ...)
-   are laid over the chosen context, cluster and user.
+1. The kubeconfig files (`kubeconfig.py`: which files, typed reading, merging): `--kubeconfig FILE`
+   (must exist), else every file of `$KUBECONFIG`, else `~/.kube/config`; the first file that
+   defines a name, and the first that sets `current-context`, wins.
+2. The command-line overrides (`flags.py`: `--context`, `--cluster`, `--user`, `-s`, `--token`,
+   TLS flags, ...) are laid over the chosen context, cluster and user; the result is validated
+   with client-go's `invalid configuration: ...` messages.
 3. If the result is exactly client-go's legacy default (no kubeconfig, no overrides) and the process
-   runs in a pod (`KUBERNETES_SERVICE_HOST`/`_PORT` + a service-account token), the in-cluster
-   config is used. Otherwise the default server is `http://localhost:8080` (or `$KUBERNETES_MASTER`).
+   runs in a pod, the in-cluster config is used (`incluster.py`). Otherwise the default server is
+   `http://localhost:8080` (or `$KUBERNETES_MASTER`).
 
-Nothing here touches the network. Only PyYAML is imported (lazily); credentials that need code
-(exec plugins, auth-provider/OIDC) are delegated to `credentials.py`, which imports the
-`kubernetes` package only when such a user is actually selected.
+Nothing here touches the network and no YAML library is needed for plain kubeconfigs; credentials
+that need code (exec plugins, auth-provider/OIDC) are delegated to `credentials.py`, which imports
+the `kubernetes` package only when such a user is actually selected.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from pyvirtctl.errors import ConfigError
-from pyvirtctl.kube.flags import GlobalFlags as GlobalFlags  # defined once, in kube/flags.py
+from pyvirtctl.kube import incluster
+from pyvirtctl.kube.flags import GlobalFlags, parse_request_timeout, strip_namespace_prefix
+
+# moved to flags.py and kubeconfig.py; re-exported for the modules that import them from here
+from pyvirtctl.kube.flags import format_go_duration as format_go_duration
+from pyvirtctl.kube.flags import parse_go_duration as parse_go_duration
+from pyvirtctl.kube.incluster import SERVICE_ACCOUNT_DIR
+from pyvirtctl.kube.kubeconfig import RawKubeconfig, load_raw
+from pyvirtctl.kube.kubeconfig import kubeconfig_names as kubeconfig_names
+from pyvirtctl.kube.kubeconfig import os_error_text as _os_error_text
 from pyvirtctl.kube.proxy import parse_proxy_url, proxy_from_environment
 
 if TYPE_CHECKING:
     import ssl
 
-SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 LEGACY_DEFAULT_SERVER = "http://localhost:8080"
-
-_TIMEOUT_ERROR = (
-    "Invalid timeout value. Timeout must be a single integer in seconds, or an integer followed by a "
-    "corresponding time unit (e.g. 1s | 2m | 3h)"
-)
-
-
-# --------------------------------------------------------------------------- global flags (kube/flags.py)
-
-_NS_PREFIX = re.compile(r"^(?:namespaces|namespace|ns)/(?=.)", re.IGNORECASE)
-
-
-def strip_namespace_prefix(ns: str) -> str:
-    """kubectl's `-n` normalisation: drop a leading `ns/`, `namespace/` or `namespaces/` if a name follows."""
-    return _NS_PREFIX.sub("", ns, count=1)
-
-
-# --------------------------------------------------------------------------- Go durations
-
-_DURATION_UNITS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "\u00b5s": 1e-6,  # micro sign
-    "\u03bcs": 1e-6,  # Greek mu
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-_DURATION_PART = re.compile(r"(\d*)(?:\.(\d*))?([^\d.]*)")
-
-
-def parse_go_duration(text: str) -> float:
-    """Go's time.ParseDuration, in seconds. Raises ValueError with Go's message."""
-    orig = text
-    if text in ("0", "+0", "-0"):
-        return 0.0
-    sign = 1.0
-    if text[:1] in "+-" and text:
-        sign = -1.0 if text[0] == "-" else 1.0
-        text = text[1:]
-    if not text:
-        raise ValueError(f'time: invalid duration "{orig}"')
-    total = 0.0
-    pos = 0
-    while pos < len(text):
-        m = _DURATION_PART.match(text, pos)
-        assert m is not None
-        whole, frac, unit = m.group(1), m.group(2), m.group(3)
-        if not whole and not frac:
-            raise ValueError(f'time: invalid duration "{orig}"')
-        if frac is not None and not whole and not frac:
-            raise ValueError(f'time: invalid duration "{orig}"')
-        if not unit:
-            raise ValueError(f'time: missing unit in duration "{orig}"')
-        # the unit runs until the next digit or dot
-        if unit not in _DURATION_UNITS:
-            raise ValueError(f'time: unknown unit "{unit}" in duration "{orig}"')
-        value = float(f"{whole or '0'}.{frac or '0'}")
-        total += value * _DURATION_UNITS[unit]
-        pos = m.end()
-    return sign * total
-
-
-def format_go_duration(seconds: float) -> str:
-    """Go's time.Duration.String(), e.g. 5 -> `5s`, 90 -> `1m30s`, 0.5 -> `500ms`, 3600 -> `1h0m0s`."""
-    ns = round(seconds * 1e9)
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    ns = abs(ns)
-    if ns < 1_000_000_000:
-        for unit, size in (("ms", 1_000_000), ("\u00b5s", 1_000), ("ns", 1)):
-            if ns >= size:
-                return sign + _trim_fraction(ns, size) + unit
-    hours, rest = divmod(ns, 3600 * 10**9)
-    minutes, rest = divmod(rest, 60 * 10**9)
-    secs = _trim_fraction(rest, 10**9) + "s"
-    if hours:
-        return f"{sign}{hours}h{minutes}m{secs}"
-    if minutes:
-        return f"{sign}{minutes}m{secs}"
-    return sign + secs
-
-
-def _trim_fraction(value: int, unit: int) -> str:
-    whole, frac = divmod(value, unit)
-    if not frac:
-        return str(whole)
-    digits = len(str(unit)) - 1
-    return f"{whole}.{str(frac).rjust(digits, '0').rstrip('0')}"
-
-
-def parse_request_timeout(text: str) -> float | None:
-    """clientcmd.ParseTimeout: a bare non-negative integer is seconds, else a Go duration; 0 = none."""
-    text = text.strip() if text else "0"
-    seconds: float
-    if re.fullmatch(r"[+]?\d+", text):
-        seconds = float(int(text))
-    else:
-        try:
-            seconds = parse_go_duration(text)
-        except ValueError:
-            raise ConfigError(_TIMEOUT_ERROR) from None
-    return seconds if seconds > 0 else None
-
-
-# --------------------------------------------------------------------------- kubeconfig files
-
-
-@dataclass
-class RawKubeconfig:
-    """The merged kubeconfig: name -> entry dicts (paths already absolute) and current-context."""
-
-    clusters: dict[str, dict[str, Any]] = field(default_factory=dict)
-    contexts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    users: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
-    current_context: str = ""
-    files: list[str] = field(default_factory=list)
-
-    def is_empty(self) -> bool:
-        return not (self.clusters or self.contexts or self.users or self.current_context)
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if env is None else env
-
-
-def kubeconfig_files(flags: GlobalFlags, env: Mapping[str, str] | None = None) -> tuple[list[str], bool]:
-    """The files to read, in precedence order, and whether they came from --kubeconfig."""
-    env = _env(env)
-    if flags.kubeconfig:
-        return [flags.kubeconfig], True
-    value = env.get("KUBECONFIG", "")
-    if value:
-        seen: list[str] = []
-        for part in value.split(os.pathsep):
-            if part and part not in seen:
-                seen.append(part)
-        return seen, False
-    home = env.get("HOME") or os.path.expanduser("~")
-    return [os.path.join(home, ".kube", "config")], False
-
-
-def _decode_b64(value: Any, path: str) -> bytes:
-    text = str(value)
-    try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        pos = next((i for i, ch in enumerate(text) if not (ch.isalnum() or ch in "+/=")), len(text))
-        raise ConfigError(
-            f'error loading config file "{path}": illegal base64 data at input byte {pos}'
-        ) from None
-
-
-_CLUSTER_FILE_KEYS = ("certificate-authority",)
-_USER_FILE_KEYS = ("client-certificate", "client-key", "tokenFile")
-_DATA_KEYS = ("certificate-authority-data", "client-certificate-data", "client-key-data")
-
-
-def _named_entries(
-    doc: dict[str, Any], section: str, key: str, path: str
-) -> list[tuple[str, dict[str, Any]]]:
-    items = doc.get(section) or []
-    if not isinstance(items, list):
-        raise ConfigError(f'error loading config file "{path}": {section} must be a list')
-    out = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise ConfigError(f'error loading config file "{path}": bad entry in {section}')
-        name = str(item.get("name") or "")
-        body = item.get(key) or {}
-        if not isinstance(body, dict):
-            raise ConfigError(f'error loading config file "{path}": bad {key} entry "{name}" in {section}')
-        out.append((name, dict(body)))
-    return out
-
-
-def _resolve(base: str, value: Any) -> str:
-    text = str(value or "")
-    if not text or os.path.isabs(text):
-        return text
-    return os.path.join(base, text)
-
-
-def _parse_yaml(data: bytes, path: str) -> Any:
-    """The kubeconfig document: the fast reader for plain block YAML, PyYAML for everything else."""
-    if not data.strip():
-        return {}
-    from pyvirtctl.kube import miniyaml  # noqa: PLC0415
-
-    try:
-        return miniyaml.load(data.decode("ascii"))
-    except (UnicodeDecodeError, miniyaml.Unsupported):
-        pass
-    import yaml  # noqa: PLC0415 - only for kubeconfigs outside the fast reader's subset
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        return yaml.load(data, Loader=loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        detail = str(exc).replace("\n", " ")
-        raise ConfigError(f'error loading config file "{path}": {detail}') from None
-
-
-def load_kubeconfig_file(path: str) -> RawKubeconfig:
-    """Read one kubeconfig file; relative paths in it are made absolute against its directory."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise ConfigError(
-            f'error loading config file "{path}": {_os_error_text("open", path, exc)}'
-        ) from None
-    doc = _parse_yaml(data, path)
-    if doc is None:
-        doc = {}
-    if not isinstance(doc, dict):
-        raise ConfigError(f'error loading config file "{path}": not a kubeconfig (expected a mapping)')
-    base = os.path.dirname(os.path.abspath(path))
-    raw = RawKubeconfig(files=[path], current_context=str(doc.get("current-context") or ""))
-    for name, cluster in _named_entries(doc, "clusters", "cluster", path):
-        for key in _CLUSTER_FILE_KEYS:
-            if key in cluster:
-                cluster[key] = _resolve(base, cluster[key])
-        if cluster.get("certificate-authority-data"):
-            cluster["certificate-authority-data"] = _decode_b64(cluster["certificate-authority-data"], path)
-        raw.clusters.setdefault(name, cluster)
-    for name, user in _named_entries(doc, "users", "user", path):
-        for key in _USER_FILE_KEYS:
-            if key in user:
-                user[key] = _resolve(base, user[key])
-        for key in ("client-certificate-data", "client-key-data"):
-            if user.get(key):
-                user[key] = _decode_b64(user[key], path)
-        exec_cfg = user.get("exec")
-        if isinstance(exec_cfg, dict):
-            command = str(exec_cfg.get("command") or "")
-            if command and not os.path.isabs(command) and os.sep in command:
-                exec_cfg["command"] = os.path.join(base, command)
-            exec_cfg.setdefault("_base", base)
-        raw.users.setdefault(name, user)
-    for name, ctx in _named_entries(doc, "contexts", "context", path):
-        raw.contexts.setdefault(name, ctx)
-    return raw
-
-
-def _os_error_text(op: str, path: str, exc: OSError) -> str:
-    """Go's *PathError text: `open /x: no such file or directory`."""
-    reason = (exc.strerror or str(exc)).lower()
-    return f"{op} {path}: {reason}"
-
-
-def load_raw(flags: GlobalFlags, env: Mapping[str, str] | None = None) -> RawKubeconfig:
-    """Read and merge the kubeconfig files (clientcmd's ClientConfigLoadingRules.Load)."""
-    files, explicit = kubeconfig_files(flags, env)
-    if explicit and not os.path.exists(files[0]):
-        raise ConfigError(f"stat {files[0]}: no such file or directory")
-    merged = RawKubeconfig()
-    for path in files:
-        if not explicit and not os.path.exists(path):
-            continue
-        one = load_kubeconfig_file(path)
-        merged.files.append(path)
-        for section in ("clusters", "contexts", "users"):
-            target = getattr(merged, section)
-            for name, entry in getattr(one, section).items():
-                target.setdefault(name, entry)  # the first file that defines a name wins
-        if not merged.current_context:
-            merged.current_context = one.current_context  # ... and the first current-context too
-    return merged
-
-
-def kubeconfig_names(flags: GlobalFlags, kind: Literal["contexts", "clusters", "users"]) -> list[str]:
-    """Names of the merged kubeconfig's contexts, clusters or users (for completion); [] on errors."""
-    try:
-        raw = load_raw(flags)
-    except ConfigError:
-        return []
-    return sorted(getattr(raw, kind))
 
 
 # --------------------------------------------------------------------------- the resolved config
@@ -472,27 +202,6 @@ def _read_file(path: str, what: str) -> bytes:
 
 def _default_server(env: Mapping[str, str]) -> str:
     return env.get("KUBERNETES_MASTER") or LEGACY_DEFAULT_SERVER
-
-
-def _in_cluster_possible(env: Mapping[str, str], sa_dir: str) -> bool:
-    return (
-        bool(env.get("KUBERNETES_SERVICE_HOST"))
-        and bool(env.get("KUBERNETES_SERVICE_PORT"))
-        and os.path.isfile(os.path.join(sa_dir, "token"))
-    )
-
-
-def _in_cluster_namespace(env: Mapping[str, str], sa_dir: str) -> str:
-    if env.get("POD_NAMESPACE"):
-        return env["POD_NAMESPACE"]
-    try:
-        with open(os.path.join(sa_dir, "namespace"), encoding="utf-8") as fh:
-            ns = fh.read().strip()
-        if ns:
-            return ns
-    except OSError:
-        pass
-    return "default"
 
 
 class _Resolver:
@@ -780,13 +489,13 @@ def load_config(
     if (cfg.token or cfg.token_file) and (cfg.username or cfg.password):
         raise ConfigError("username/password or bearer token may be set, but not both")
 
-    if _is_legacy_default(cfg, env) and _in_cluster_possible(env, serviceaccount_dir):
-        return _in_cluster_config(cfg, flags, env, serviceaccount_dir)
-    if not explicit and _in_cluster_possible(env, serviceaccount_dir):
+    if _is_legacy_default(cfg, env) and incluster.possible(env, serviceaccount_dir):
+        return _in_cluster_config(cfg, env, serviceaccount_dir)
+    if not explicit and incluster.possible(env, serviceaccount_dir):
         # clientcmd: in a pod, a namespace not set explicitly by the kubeconfig comes from the pod
         ctx_ns = str(raw.contexts.get(res.context_name()[0], {}).get("namespace") or "")
         if not ctx_ns:
-            cfg.namespace = _in_cluster_namespace(env, serviceaccount_dir)
+            cfg.namespace = incluster.namespace(env, serviceaccount_dir)
     _ = ctx
     return cfg
 
@@ -837,24 +546,18 @@ def _is_legacy_default(cfg: ClusterConfig, env: Mapping[str, str]) -> bool:
     )
 
 
-def _in_cluster_config(
-    base: ClusterConfig, flags: GlobalFlags, env: Mapping[str, str], sa_dir: str
-) -> ClusterConfig:
-    host, port = env["KUBERNETES_SERVICE_HOST"], env["KUBERNETES_SERVICE_PORT"]
-    hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    token_path = os.path.join(sa_dir, "token")
+def _in_cluster_config(base: ClusterConfig, env: Mapping[str, str], sa_dir: str) -> ClusterConfig:
+    where = incluster.settings(env, sa_dir)
     cfg = ClusterConfig(
-        server=f"https://{hostport}",
-        namespace=base.namespace if base.namespace_explicit else _in_cluster_namespace(env, sa_dir),
+        server=where.server,
+        namespace=base.namespace if base.namespace_explicit else incluster.namespace(env, sa_dir),
         namespace_explicit=base.namespace_explicit,
-        token_file=token_path,
+        token_file=where.token_file,
+        ca_file=where.ca_file,
         in_cluster=True,
         env=base.env,
     )
-    cfg._loaded_file_token = _read_token_file(token_path)
-    ca_path = os.path.join(sa_dir, "ca.crt")
-    if os.path.isfile(ca_path):
-        cfg.ca_file = ca_path
+    cfg._loaded_file_token = _read_token_file(where.token_file)
     return cfg
 
 
@@ -871,6 +574,6 @@ def resolve_namespace(
     ns = str(raw.contexts.get(ctx_name, {}).get("namespace") or "")
     if ns:
         return ns
-    if _in_cluster_possible(env, serviceaccount_dir):
-        return _in_cluster_namespace(env, serviceaccount_dir)
+    if incluster.possible(env, serviceaccount_dir):
+        return incluster.namespace(env, serviceaccount_dir)
     return "default"

@@ -1,20 +1,35 @@
-"""virtctl's global flags, listed once: names, spellings, help, and what each one is for.
+"""virtctl's global flags, listed once, and the Go duration syntax they use.
 
-`GlobalFlags` is the typed value set a run (or `Client.from_kubeconfig`) connects with. Each field's
-metadata is the flag's definition, and everything else reads it from here:
+`GlobalFlags` holds kubectl's override flags exactly as typed (`--kubeconfig`, `--context`, `-s`,
+`--token`, TLS, impersonation, `--request-timeout`, ...) and `-v`. Each field's metadata is the
+flag's definition, and everything else reads it from here (`specs()`):
 
 * the root command's options (`app.py`: spelling, shorthand, help, default, type);
 * `ssh`/`scp`'s ProxyCommand (`passthrough`: which typed flags the child gets; `credential`: which
   travel in the environment instead of on a command line);
 * completion's name cache (`cache_key`: the flags that select the cluster, user or namespace; never
   a secret).
+
+`parse_go_duration` and `format_go_duration` are Go's time.ParseDuration and Duration.String,
+`parse_request_timeout` is clientcmd's reading of `--request-timeout`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, NamedTuple
+
+from pyvirtctl.errors import ConfigError
+
+_TIMEOUT_ERROR = (
+    "Invalid timeout value. Timeout must be a single integer in seconds, or an integer followed by a "
+    "corresponding time unit (e.g. 1s | 2m | 3h)"
+)
+
+
+# --------------------------------------------------------------------------- global flags
 
 
 def _flag(long: str, help: str, default: Any = "", *, short: str = "", path: bool = False,  # noqa: A002
@@ -138,3 +153,101 @@ def specs() -> list[FlagSpec]:
 def credential_env(name: str) -> str:
     """The environment variable a credential flag travels in to an ssh/scp ProxyCommand child."""
     return f"PYVIRTCTL_PROXY_{name.upper()}"
+
+
+_NS_PREFIX = re.compile(r"^(?:namespaces|namespace|ns)/(?=.)", re.IGNORECASE)
+
+
+def strip_namespace_prefix(ns: str) -> str:
+    """kubectl's `-n` normalisation: drop a leading `ns/`, `namespace/` or `namespaces/` if a name follows."""
+    return _NS_PREFIX.sub("", ns, count=1)
+
+
+# --------------------------------------------------------------------------- Go durations
+
+_DURATION_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "\u00b5s": 1e-6,  # micro sign
+    "\u03bcs": 1e-6,  # Greek mu
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+_DURATION_PART = re.compile(r"(\d*)(?:\.(\d*))?([^\d.]*)")
+
+
+def parse_go_duration(text: str) -> float:
+    """Go's time.ParseDuration, in seconds. Raises ValueError with Go's message."""
+    orig = text
+    if text in ("0", "+0", "-0"):
+        return 0.0
+    sign = 1.0
+    if text[:1] in "+-" and text:
+        sign = -1.0 if text[0] == "-" else 1.0
+        text = text[1:]
+    if not text:
+        raise ValueError(f'time: invalid duration "{orig}"')
+    total = 0.0
+    pos = 0
+    while pos < len(text):
+        m = _DURATION_PART.match(text, pos)
+        assert m is not None
+        whole, frac, unit = m.group(1), m.group(2), m.group(3)
+        if not whole and not frac:
+            raise ValueError(f'time: invalid duration "{orig}"')
+        if frac is not None and not whole and not frac:
+            raise ValueError(f'time: invalid duration "{orig}"')
+        if not unit:
+            raise ValueError(f'time: missing unit in duration "{orig}"')
+        # the unit runs until the next digit or dot
+        if unit not in _DURATION_UNITS:
+            raise ValueError(f'time: unknown unit "{unit}" in duration "{orig}"')
+        value = float(f"{whole or '0'}.{frac or '0'}")
+        total += value * _DURATION_UNITS[unit]
+        pos = m.end()
+    return sign * total
+
+
+def format_go_duration(seconds: float) -> str:
+    """Go's time.Duration.String(), e.g. 5 -> `5s`, 90 -> `1m30s`, 0.5 -> `500ms`, 3600 -> `1h0m0s`."""
+    ns = round(seconds * 1e9)
+    if ns == 0:
+        return "0s"
+    sign = "-" if ns < 0 else ""
+    ns = abs(ns)
+    if ns < 1_000_000_000:
+        for unit, size in (("ms", 1_000_000), ("\u00b5s", 1_000), ("ns", 1)):
+            if ns >= size:
+                return sign + _trim_fraction(ns, size) + unit
+    hours, rest = divmod(ns, 3600 * 10**9)
+    minutes, rest = divmod(rest, 60 * 10**9)
+    secs = _trim_fraction(rest, 10**9) + "s"
+    if hours:
+        return f"{sign}{hours}h{minutes}m{secs}"
+    if minutes:
+        return f"{sign}{minutes}m{secs}"
+    return sign + secs
+
+
+def _trim_fraction(value: int, unit: int) -> str:
+    whole, frac = divmod(value, unit)
+    if not frac:
+        return str(whole)
+    digits = len(str(unit)) - 1
+    return f"{whole}.{str(frac).rjust(digits, '0').rstrip('0')}"
+
+
+def parse_request_timeout(text: str) -> float | None:
+    """clientcmd.ParseTimeout: a bare non-negative integer is seconds, else a Go duration; 0 = none."""
+    text = text.strip() if text else "0"
+    seconds: float
+    if re.fullmatch(r"[+]?\d+", text):
+        seconds = float(int(text))
+    else:
+        try:
+            seconds = parse_go_duration(text)
+        except ValueError:
+            raise ConfigError(_TIMEOUT_ERROR) from None
+    return seconds if seconds > 0 else None

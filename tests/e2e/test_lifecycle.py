@@ -128,6 +128,12 @@ def test_start_already_running_is_a_conflict(sim, cli):
         ("stop", ["--dry-run"], {"dryRun": ["All"]}, "Dry Run execution\nVM testvm was scheduled to stop\n"),
         ("stop", ["--force", "--grace-period=0"], {"gracePeriod": 0}, "VM testvm was scheduled to stop\n"),
         ("stop", ["--force=true", "--grace-period", "30"], {"gracePeriod": 30}, "VM testvm was scheduled to stop\n"),
+        # strconv.ParseInt(s, 0, 64), as the reference virtctl sends them
+        ("stop", ["--force", "--grace-period=1_000"], {"gracePeriod": 1000}, "VM testvm was scheduled to stop\n"),
+        ("stop", ["--force", "--grace-period=0o17"], {"gracePeriod": 15}, "VM testvm was scheduled to stop\n"),
+        ("stop", ["--force", "--grace-period=0b101"], {"gracePeriod": 5}, "VM testvm was scheduled to stop\n"),
+        ("restart", ["--force", "--grace-period=-0_0"], {"gracePeriodSeconds": 0},
+         "VM testvm was scheduled to restart\n"),
         ("restart", [], {}, "VM testvm was scheduled to restart\n"),
         ("restart", ["--dry-run"], {"dryRun": ["All"]}, "Dry Run execution\nVM testvm was scheduled to restart\n"),
         ("restart", ["--force", "--grace-period=0"], {"gracePeriodSeconds": 0},

@@ -105,3 +105,6 @@ def test_start_vm_with_a_token_needs_no_kubernetes_nor_urllib3(tmp_path: Path, s
     # the request went through kube/transport.py: no urllib3, no http.client/email parsing, no SOCKS library
     assert "pyvirtctl.kube.transport" in modules
     assert heavy(modules, ("urllib3", "http.client", "email", "concurrent.futures", "python_socks")) == []
+    # the kubeconfig is read by the fast reader with go-yaml's rules: PyYAML is never imported
+    assert "pyvirtctl.kube.goyaml" in modules
+    assert heavy(modules, ("yaml", "decimal", "ctypes")) == []
