@@ -212,15 +212,16 @@ def test_scan_marks_words_after_a_bare_bool_flag(argv, marks):
      ("-1", "invalid syntax"), ("\uff15", "invalid syntax"), ("", "invalid syntax"), ("4294967296", "value out of range")],
 )
 def test_uint32_flags_parse_like_strconv_parseuint(text, value):
+    from pyvirtctl.cmdspec import FlagDef
     from pyvirtctl.errors import UsageError
-    from pyvirtctl.goflags import FlagDef
+    from pyvirtctl.goflags import convert
 
     flag = FlagDef(param=None, name="cpu", short="", go_type="uint32", owner="cmd")
     if isinstance(value, int):
-        assert flag.convert(text) == value
+        assert convert(flag, text) == value
     else:
         with pytest.raises(UsageError) as err:
-            flag.convert(text)
+            convert(flag, text)
         assert str(err.value) == (
             f'invalid argument {go_quote(text)} for "--cpu" flag: strconv.ParseUint: parsing {go_quote(text)}: {value}'
         )
