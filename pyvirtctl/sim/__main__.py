@@ -194,6 +194,7 @@ async def serve(args: argparse.Namespace) -> int:
         await sim.controllers.stop()
         sim.save_state()
         await runner.cleanup()
+        sim.volumes.close()
         for path in written:
             try:
                 os.unlink(path)
