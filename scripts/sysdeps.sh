@@ -1,5 +1,5 @@
 #!/bin/sh
-# Install the Debian packages the test suite uses for real terminals, ssh/scp, VNC, shell completion and
+# Install the Debian packages the test suite uses for real terminals, ssh/scp, VNC, USB redirection, shell completion and
 # kubectl (tests/e2e/test_kubectl.py drives the real kubectl against the simulator).
 # Does nothing when everything is already there; needs root (CI runs as root) otherwise.
 set -e
@@ -15,6 +15,7 @@ command -v kubectl >/dev/null 2>&1 || need="$need kubectl"
 [ -f /usr/share/bash-completion/bash_completion ] || need="$need bash-completion"
 command -v zsh >/dev/null 2>&1 || need="$need zsh"
 command -v fish >/dev/null 2>&1 || need="$need fish"
+command -v usbredirect >/dev/null 2>&1 || need="$need usbredirect"
 [ -z "$need" ] && exit 0
 echo "installing system packages:$need"
 if [ "$(id -u)" != 0 ]; then

@@ -91,6 +91,7 @@ EXPAND_VM_SPEC = Resource(SUB_GROUP, VERSION, "expand-vm-spec")  # namespaced, n
 SERVICES = Resource("", "v1", "services")
 PVCS = Resource("", "v1", "persistentvolumeclaims")
 SECRETS = Resource("", "v1", "secrets")
+PODS = Resource("", "v1", "pods")
 EVENTS = Resource("", "v1", "events")
 NAMESPACES = Resource("", "v1", "namespaces")
 DATAVOLUMES = Resource(CDI_GROUP, "v1beta1", "datavolumes")
@@ -99,7 +100,7 @@ VMEXPORTS = Resource(EXPORT_GROUP, VERSION, "virtualmachineexports")
 OCP_TEMPLATES = Resource("template.openshift.io", "v1", "templates")  # OpenShift, for `template convert`
 
 # the plural of each kind a user may type (expose, pause, port-forward, completion)
-BY_KIND = {"vm": VMS, "vmi": VMIS, "vmirs": VMIRS, "namespace": NAMESPACES}
+BY_KIND = {"vm": VMS, "vmi": VMIS, "vmirs": VMIRS, "namespace": NAMESPACES, "pvc": PVCS}
 
 
 class ApiRef:
@@ -192,6 +193,12 @@ def version_path(group_version: str) -> str:
     """`/apis/<group>/<version>/version`, e.g. for `subresources.kubevirt.io/v1` (from discovery)."""
     group, _, version = group_version.partition("/")
     return Resource(group, version or VERSION, "version").root + "/version"
+
+
+def guestfs_path(group_version: str) -> str:
+    """`/apis/<group>/<version>/guestfs`: virt-api's libguestfs-tools image data (version from discovery)."""
+    group, _, version = group_version.partition("/")
+    return Resource(group, version or VERSION, "guestfs").root + "/guestfs"
 
 
 def encode_query(query: Mapping[str, object] | Iterable[tuple[str, object]] | None) -> str:

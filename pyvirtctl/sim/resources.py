@@ -132,7 +132,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "configmaps", "ConfigMap", singular="configmap", short_names=("cm",), has_status=False,
              columns=printers.CONFIGMAP, schema="core.v1.ConfigMap"),
     Resource("", "v1", "pods", "Pod", singular="pod", short_names=("po",), subresources=("status",),
-             columns=printers.POD, schema="core.v1.Pod"),
+             columns=printers.POD, schema="core.v1.Pod", defaults=defaults.pod),
     Resource("", "v1", "nodes", "Node", namespaced=False, singular="node", short_names=("no",),
              subresources=("status",), columns=printers.NODE, schema="core.v1.Node"),
 )
