@@ -16,10 +16,10 @@ from typing import Annotated, Any
 import typer
 
 from pyvirtctl import completion as comp
-from pyvirtctl.errors import CLIError, InputError
+from pyvirtctl.errors import InputError
 from pyvirtctl.goflags import go_command, range_args
 from pyvirtctl.kubevirt.requests import usbredir_stream
-from pyvirtctl.kubevirt.usbredir import CANCELED, UsbRedir, find_client
+from pyvirtctl.kubevirt.usbredir import UsbRedir, find_client
 from pyvirtctl.runtime import session
 
 EXAMPLE = (
@@ -62,8 +62,9 @@ def run_usbredir(s: Any, device: str, vmi: str, launch: bool, binary: str = "") 
             sys.stdout.flush()
         try:
             error = redir.wait()
-        except KeyboardInterrupt:
-            error = CLIError(CANCELED)
+        except KeyboardInterrupt:  # virtctl cancels its context: the client is killed
+            redir.cancel()
+            error = redir.outcome.error
     finally:
         redir.close()
     if error is not None:

@@ -145,6 +145,10 @@ class RemoteCommand:
         if self.protocol == V5:
             self.conn.send(bytes([CLOSE, STDIN]))
 
+    def wake(self) -> None:
+        wake = getattr(self.conn, "wake", None)
+        (wake or self.conn.close)()
+
     def close(self) -> None:
         self.conn.close()
 

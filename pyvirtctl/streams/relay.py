@@ -74,6 +74,7 @@ class Relay:
         self._pending: list[bytes] = []
         self._client: socket.socket | None = None
         self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             self.listener.bind((host, port))
@@ -90,8 +91,10 @@ class Relay:
         return f"{host}:{port}"
 
     def start(self) -> None:
-        threading.Thread(target=self._from_remote, daemon=True, name="relay-remote").start()
-        threading.Thread(target=self._accept, daemon=True, name="relay-accept").start()
+        self._threads = [threading.Thread(target=self._from_remote, daemon=True, name="relay-remote"),
+                         threading.Thread(target=self._accept, daemon=True, name="relay-accept")]
+        for t in self._threads:
+            t.start()
 
     # ---- websocket -> client (buffered until the client is there)
 
@@ -148,17 +151,24 @@ class Relay:
             self.outcome.report(CLIError(_go_net_error("read", local, remote, exc)))
 
     def close(self) -> None:
-        """Stop: the listener, the client and the websocket (no close frame, as virtctl)."""
-        for closer in (self.listener.close, self.conn.close):
-            try:
-                closer()
-            except Exception:
-                pass
+        """Stop: the listener, the client and the websocket (no close frame, as virtctl).
+
+        The reading threads are woken (shutdown) and joined before any descriptor is freed, so none of
+        them can read from a connection that reuses a number (see websocket.Conn.wake)."""
+        wake = getattr(self.conn, "wake", None) or self.conn.close
         with self._lock:
             client, self._client = self._client, None
-        if client is not None:
+        for stop in (wake, lambda: client.shutdown(socket.SHUT_RDWR) if client is not None else None,
+                     lambda: self.listener.shutdown(socket.SHUT_RDWR)):
             try:
-                client.shutdown(socket.SHUT_RDWR)
-            except OSError:
+                stop()
+            except Exception:
                 pass
-            client.close()
+        for t in self._threads:
+            t.join(2.0)
+        for closer in (self.listener.close, self.conn.close, client.close if client is not None else None):
+            try:
+                if closer is not None:
+                    closer()
+            except Exception:
+                pass

@@ -324,7 +324,8 @@ class Conn:
         self._start = 0
         self._end = len(initial)
         self._wlock = threading.Lock()
-        self._closed = False
+        self._closed = False  # ended on this side (wake/close): a failing read is not the server's doing
+        self._released = False  # the socket is closed
         self._eof = False
         self.max_message = max(125, max_message)
         self.subprotocol = ""  # what the server chose (Sec-WebSocket-Protocol of the 101)
@@ -518,15 +519,25 @@ class Conn:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def close(self) -> None:
-        """Hang up without a close frame (what virtctl does); safe to call twice and from any thread."""
-        if self._closed:
-            return
+    def wake(self) -> None:
+        """End the stream but keep the descriptor: a thread blocked in `recv()` returns (None).
+
+        Call `close()` once that thread is done. Closing first is unsafe with TLS: a reader already inside
+        OpenSSL keeps using the descriptor's number, which the next connection may get, and would eat
+        that connection's bytes.
+        """
         self._closed = True
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+    def close(self) -> None:
+        """Hang up without a close frame (what virtctl does); safe to call twice and from any thread."""
+        if self._released:
+            return
+        self._released = True
+        self.wake()
         try:
             self.sock.close()
         except OSError:

@@ -35,12 +35,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .guest import GuestFacts, Shell
+from .guest import GuestFacts, Shell, _split
 from .serial import Output, SerialLine
 
 POD_PATH = "/api/v1/namespaces/{namespace}/pods/{name}"
@@ -59,6 +60,7 @@ class ContainerShell(Shell):
     def __init__(self, pod: dict[str, Any], container: dict[str, Any], volume_size: Callable[[str], int | None]):
         self.sizes: dict[str, int] = {}
         self.columns, self.lines = 80, 24
+        self.exit_code: int | None = None  # set when the shell exits
         spec = pod.get("spec") or {}
         sc = {**(spec.get("securityContext") or {}), **(container.get("securityContext") or {})}
         self.uid = int(sc.get("runAsUser", 107))
@@ -111,9 +113,10 @@ class ContainerShell(Shell):
             return text
         lines = text.splitlines(keepends=True)
         for i, (_, path) in enumerate(entries):
-            if path in self.sizes:
-                mode, links, owner, group, _size, rest = lines[i].split(" ", 5)
-                lines[i] = f"{mode} {links} {owner} {group} {self.sizes[path]:>5} {rest}"
+            if path in self.sizes:  # the disk image's real size instead of its (empty) text's
+                size = self.sizes[path]
+                lines[i] = re.sub(r"^(\S+ \d+ \S+ \S+) +\d+ ", lambda m, size=size: f"{m.group(1)} {size:>5} ",
+                                  lines[i])
         return "".join(lines)
 
     def cmd_id(self, args: list[str]) -> tuple[str, int]:
@@ -135,32 +138,40 @@ class ContainerShell(Shell):
     def cmd_env(self, args: list[str]) -> tuple[str, int]:
         return "".join(f"{k}={v}\n" for k, v in self.env.items()), 0
 
+    def run_line(self, line: str) -> tuple[str, bool]:
+        """As the guest shell; `exit [N]` also sets `exit_code` (N, else the last status)."""
+        text, ended = super().run_line(line)
+        if ended:
+            self.exit_code = self.status
+            for _, words in _split(line):
+                if words and words[0] == "exit":
+                    try:
+                        self.exit_code = int(words[1]) & 0xFF if len(words) > 1 else self.status
+                    except ValueError:
+                        self.exit_code = 2
+                    break
+        return text, ended
+
 
 class ContainerTerminal(SerialLine):
     """A bash on the container's TTY: the serial line discipline without a login; exiting ends it."""
 
     def __init__(self, shell: ContainerShell) -> None:
         super().__init__(shell.hostname)
-        self.shell = shell
+        self.shell: ContainerShell = shell
         self.state = "shell"
-        self.exit_code: int | None = None
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.shell.exit_code
 
     def shell_prompt(self) -> bytes:
         return f"bash-{BASH_VERSION}{'#' if self.shell.uid == 0 else '$'} ".encode()
 
     def _logout(self) -> list[Output]:
-        if self.exit_code is None:
-            self.exit_code = self.shell.status
+        if self.shell.exit_code is None:  # Ctrl+D on an empty line
+            self.shell.exit_code = self.shell.status
         return [b"exit\r\n"]
-
-    def _run(self, line: str) -> list[Output]:
-        words = line.split()
-        if words and words[0] == "exit":
-            try:
-                self.exit_code = int(words[1]) & 0xFF if len(words) > 1 else self.shell.status
-            except ValueError:
-                self.exit_code = 2
-        return super()._run(line)
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -293,44 +304,93 @@ class PodStreams:
         await ws.prepare(request)
         protocol = ws.ws_protocol or "channel.k8s.io"
         self.procs.streams.setdefault(key, {})[ws] = request
+        watcher = asyncio.ensure_future(self._watch_pod(ws, ns, name, uid))
         try:
-            await ws.send_bytes(bytes([STDOUT if _truthy(q.get("stdout")) else STDERR if _truthy(q.get("stderr"))
-                                       else ERROR]))
+            ready = STDOUT if _truthy(q.get("stdout")) else STDERR if _truthy(q.get("stderr")) else ERROR
+            await ws.send_bytes(bytes([ready]))  # "the streams are ready"
+            code = 0
             if verb == "attach":
                 term = self.procs.main.get(key)
                 if term is None:
                     term = ContainerTerminal(self._shell(ns, pod, container))
                     self.procs.main[key] = term
-                code = await self._interactive(ws, term, protocol, attach=True)
-                if term.exit_code is not None:
+                await self._interactive(ws, term, protocol, attach=True)
+                if term.exit_code is not None:  # the container's main process ended
                     self.procs.main.pop(key, None)
                     self.backend.container_exited(ns, name, uid, key[1], term.exit_code)
                     await self._end_others(key, ws)
-                code = 0  # the kubelet reports no exit code for attach
-            elif tty and command and command[0] in SHELLS:
+                # the kubelet reports no exit code for attach
+            elif tty and command[0] in SHELLS and command[1:2] != ["-c"]:
                 term = ContainerTerminal(self._shell(ns, pod, container))
                 await ws.send_bytes(bytes([STDOUT]) + term.shell_prompt())
                 code = await self._interactive(ws, term, protocol, attach=False)
             else:
-                shell = self._shell(ns, pod, container)
-                if command[0] in SHELLS:  # sh -c "a command line"
-                    text, _ = shell.run_line(" ".join(command[2:]) if command[1:2] == ["-c"] else "")
-                    code = shell.status
-                else:
-                    text, code = shell.run(command)
-                if tty:
-                    text = text.replace("\n", "\r\n")
-                channel = STDOUT if code == 0 or tty or not _truthy(q.get("stderr")) else STDERR
-                if text:
-                    await ws.send_bytes(bytes([channel]) + text.encode())
-            if protocol != "channel.k8s.io":
-                await ws.send_bytes(bytes([ERROR]) + status_body(code, command))
-            await ws.close(code=1000)
+                code = await self._batch(ws, self._shell(ns, pod, container), command, tty,
+                                         _truthy(q.get("stderr")), _truthy(q.get("stdin")), protocol)
+            if not ws.closed:
+                if protocol != "channel.k8s.io":
+                    await ws.send_bytes(bytes([ERROR]) + status_body(code, command))
+                await ws.close(code=1000)
         except (ConnectionError, RuntimeError, asyncio.CancelledError):
             pass
         finally:
+            watcher.cancel()
             self.procs.streams.get(key, {}).pop(ws, None)
         return ws
+
+    async def _watch_pod(self, ws: web.WebSocketResponse, ns: str, name: str, uid: str) -> None:
+        """The pod goes away (deleted, replaced): its containers are killed and the stream ends."""
+        while not ws.closed:
+            await asyncio.sleep(0.25)
+            pod = self.backend.get_pod(ns, name)
+            if pod is None or str(pod["metadata"].get("uid", "")) != uid:
+                with contextlib.suppress(Exception):
+                    await ws.send_bytes(bytes([ERROR]) + status_body(0, []))
+                    await ws.close(code=1000)
+                return
+
+    async def _batch(self, ws: web.WebSocketResponse, shell: ContainerShell, command: list[str], tty: bool,
+                     stderr: bool, stdin: bool, protocol: str) -> int:
+        """A command without a terminal: one argv, `sh -c LINE`, or a shell reading lines from stdin."""
+
+        async def emit(text: str, status: int) -> None:
+            if tty:
+                text = text.replace("\n", "\r\n")
+            if text:
+                channel = STDERR if status and stderr and not tty else STDOUT
+                await ws.send_bytes(bytes([channel]) + text.encode())
+
+        if command[0] not in SHELLS:
+            text, status = shell.run(command)
+            await emit(text, status)
+            return status
+        if command[1:2] == ["-c"]:
+            text, _ = shell.run_line(command[2] if len(command) > 2 else "")
+            await emit(text, shell.status)
+            return shell.exit_code if shell.exit_code is not None else shell.status
+        buf = b""
+        while stdin and shell.exit_code is None:
+            msg = await ws.receive()
+            if msg.type is not WSMsgType.BINARY:
+                if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                    break
+                continue
+            data: bytes = msg.data
+            if data[:1] == bytes([CLOSE]) and protocol == "v5.channel.k8s.io":
+                if data[1:2] == bytes([STDIN]):
+                    break  # stdin closed: the shell reads EOF
+                continue
+            if data[:1] != bytes([STDIN]):
+                continue
+            buf += data[1:]
+            while b"\n" in buf and shell.exit_code is None:
+                line, buf = buf.split(b"\n", 1)
+                text, _ = shell.run_line(line.decode("utf-8", "replace"))
+                await emit(text, shell.status)
+        if buf.strip() and shell.exit_code is None:
+            text, _ = shell.run_line(buf.decode("utf-8", "replace"))
+            await emit(text, shell.status)
+        return shell.exit_code if shell.exit_code is not None else shell.status
 
     async def _end_others(self, key: tuple[str, str], current: Any) -> None:
         """The main process ended: every other attached client's stream ends too."""
@@ -365,5 +425,5 @@ class PodStreams:
                     term.shell.lines = int(size.get("Height") or term.shell.lines)
             elif channel == CLOSE and protocol == "v5.channel.k8s.io" and payload[:1] == bytes([STDIN]):
                 if not attach:  # stdin closed: an exec'd shell reads EOF and exits
-                    term.exit_code = term.shell.status
-        return term.exit_code
+                    term.shell.exit_code = term.shell.status
+        return term.exit_code if term.exit_code is not None else term.shell.status

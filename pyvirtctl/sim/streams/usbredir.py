@@ -94,7 +94,7 @@ class UsbRedirGuest:
     @staticmethod
     def _check_hello_header(ptype: int, length: int) -> None:
         if ptype != HELLO:
-            raise UsbRedirError(f"the first packet is {PACKET_NAMES.get(ptype, ptype)}, not a hello")
+            raise UsbRedirError(f"the first packet is {PACKET_NAMES.get(ptype, f'type {ptype}')}, not a hello")
         if length < VERSION_LEN:
             raise UsbRedirError(f"hello packet too short ({length} bytes)")
         if length > VERSION_LEN + 4 * 32:
