@@ -114,9 +114,9 @@ class ContainerShell(Shell):
         lines = text.splitlines(keepends=True)
         for i, (_, path) in enumerate(entries):
             if path in self.sizes:  # the disk image's real size instead of its (empty) text's
-                size = self.sizes[path]
-                lines[i] = re.sub(r"^(\S+ \d+ \S+ \S+) +\d+ ", lambda m, size=size: f"{m.group(1)} {size:>5} ",
-                                  lines[i])
+                m = re.match(r"^(\S+ \d+ \S+ \S+) +\d+ ", lines[i])
+                if m:
+                    lines[i] = f"{m.group(1)} {self.sizes[path]:>5} " + lines[i][m.end():]
         return "".join(lines)
 
     def cmd_id(self, args: list[str]) -> tuple[str, int]:
