@@ -30,7 +30,6 @@ from pyvirtctl import completion as comp
 from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kubevirt import guestfs as gfs
-from pyvirtctl.kubevirt.requests import pod_get_request, pvc_request
 from pyvirtctl.runtime import session
 
 LONG = (
@@ -79,37 +78,26 @@ def attach_shell(s: Any, namespace: str, name: str) -> int:
     return 0
 
 
-def run_guestfs(o: gfs.GuestfsOptions, ids: gfs.SecurityIds, s: Any) -> int:
+def run_guestfs(o: gfs.GuestfsOptions, s: Any) -> int:
     from pyvirtctl.streams.terminal import Terminated, exit_signals
 
-    ns = s.namespace
-    name = gfs.pod_name(o.pvc)
-    pvc_request(ns, o.pvc)  # names are checked before anything is sent
-    pod_get_request(ns, name)
-    image = o.image or gfs.resolve_image(s)
-    _say(f"Use image: {image} ")
-    block = gfs.check_claim(s, ns, o.pvc)
-    scheduling = gfs.vm_scheduling(s, ns, o.vm) if o.vm else None
-    pod = gfs.libguestfs_pod(o, image, ids, block, scheduling)
-    _say(f"The PVC has been mounted at {gfs.mount_point(block)} ")
-    gfs.create_pod(s, ns, pod)
-    deleted = False
+    flow = gfs.GuestfsShell(s, s.namespace, o, say=_say, attach=False)
     try:
         with exit_signals():
             try:
-                gfs.wait_running(s, ns, name, _say)
+                flow.start()  # virtctl's lines, the pod created and running (deleted again if it fails)
             except KeyboardInterrupt:
-                return 0
-            return attach_shell(s, ns, name)
+                if not flow.posted:
+                    raise
+                return 0  # virtctl: Ctrl+C while the pod starts removes it
+            return attach_shell(s, s.namespace, flow.pod_name)
     except Terminated as t:
-        gfs.delete_pod(s, ns, name)
-        deleted = True
+        flow.stop()
         t.redeliver()
         time.sleep(1)  # the default action ends the process; never reached in practice
         return 1
     finally:
-        if not deleted:
-            gfs.delete_pod(s, ns, name)
+        flow.stop()
 
 
 @go_command(
@@ -140,7 +128,7 @@ def guestfs_cmd(
         help="Provide a VM to apply its scheduling constraints to the libguestfs-tool pod")] = "",
 ) -> None:
     o = gfs.GuestfsOptions(args[0], image, kvm, pull_policy, root, uid, gid, fs_group, vm)
-    ids = gfs.validate_guestfs(o)
-    code = run_guestfs(o, ids, session(ctx))
+    gfs.validate_guestfs(o)  # every flag before anything is sent
+    code = run_guestfs(o, session(ctx))
     if code:
         raise typer.Exit(code)

@@ -29,6 +29,8 @@ from pyvirtctl.kubevirt import requests as rq
 if TYPE_CHECKING:
     from pyvirtctl.kube.request import Request
     from pyvirtctl.kube.session import Session
+    from pyvirtctl.kubevirt.guestfs import GuestfsShell
+    from pyvirtctl.kubevirt.usbredir import UsbRedir
     from pyvirtctl.kubevirt.waiting import Key, Progress, Reporter
     from pyvirtctl.streams.websocket import Conn
 
@@ -147,6 +149,21 @@ class Client:
         from pyvirtctl.kubevirt.console import open_console
 
         return open_console(self.session, namespace or self.namespace, name, timeout / 60.0)
+
+    def usbredir(self, name: str, namespace: str | None = None) -> UsbRedir:
+        """A USB redirection to the VMI (`usbredir`): `.address` for a usbredir client, `.launch(device)`
+        to start usbredirect, `.wait()`, `.close()`."""
+        from pyvirtctl.kubevirt.usbredir import UsbRedir
+
+        return UsbRedir.open(self.session, namespace or self.namespace, name)
+
+    def guestfs(self, pvc: str, namespace: str | None = None, **options: Any) -> GuestfsShell:
+        """The libguestfs pod on `pvc` with its shell (`guestfs`), as a context manager: entering creates
+        and starts the pod and returns the attached TTY (`send`, `recv`, `resize`), leaving deletes it.
+        Options are GuestfsOptions' fields (`image=`, `kvm=`, `pull_policy=`, `root=`, `uid=`, `vm=`...)."""
+        from pyvirtctl.kubevirt.guestfs import GuestfsOptions, GuestfsShell
+
+        return GuestfsShell(self.session, namespace or self.namespace, GuestfsOptions(pvc, **options))
 
 
 class _Handle:

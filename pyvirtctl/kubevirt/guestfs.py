@@ -356,3 +356,64 @@ def delete_pod(session: Any, namespace: str, name: str) -> bool:
     except CLIError:
         return False
     return True
+
+
+class GuestfsShell:
+    """The whole flow for a program: the pod is created and started on entry, deleted on exit.
+
+        with GuestfsShell(session, "default", GuestfsOptions("disk1")) as shell:
+            shell.send(b"ls -l\\n")          # the pod's TTY (a streams.channel.RemoteCommand)
+            print(shell.recv())
+        # the pod is gone
+
+    `say` receives virtctl's lines (`Use image: ...`, `The PVC has been mounted at ...`, waiting
+    containers); `attach=False` only prepares the pod (`.pod_name`) without a shell.
+    """
+
+    def __init__(self, session: Any, namespace: str, options: GuestfsOptions,
+                 say: Callable[[str], None] = lambda line: None, attach: bool = True) -> None:
+        self.session = session
+        self.namespace = namespace
+        self.options = options
+        self.say = say
+        self.want_shell = attach
+        self.ids = validate_guestfs(options)
+        self.pod_name = pod_name(options.pvc)
+        self.created = False  # the pod exists (and is ours to delete)
+        self.posted = False  # the pod was created at some point
+        self.stream: Any = None
+        pvc_request(namespace, options.pvc)  # names are checked before anything is sent
+        pod_get_request(namespace, self.pod_name)
+
+    def start(self) -> Any:
+        o, s, ns = self.options, self.session, self.namespace
+        image = o.image or resolve_image(s)
+        self.say(f"Use image: {image} ")
+        block = check_claim(s, ns, o.pvc)
+        scheduling = vm_scheduling(s, ns, o.vm) if o.vm else None
+        pod = libguestfs_pod(o, image, self.ids, block, scheduling)
+        self.say(f"The PVC has been mounted at {mount_point(block)} ")
+        create_pod(s, ns, pod)
+        self.created = self.posted = True
+        try:
+            wait_running(s, ns, self.pod_name, self.say)
+            if self.want_shell:
+                self.stream = attach(s, ns, self.pod_name)
+        except BaseException:
+            self.stop()
+            raise
+        return self.stream
+
+    def stop(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+        if self.created:
+            delete_pod(self.session, self.namespace, self.pod_name)
+            self.created = False
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -219,7 +219,7 @@ def test_block_pvc_root_and_a_vms_scheduling(sim, cli) -> None:
     assert (r.returncode, r.stderr) == (0, HINT)
     out = without_waiting(r.stdout.replace(WAITING.replace("disk1", "blk"), ""))
     assert out.startswith("Use image: my/img:1 \nThe PVC has been mounted at /dev/vda \n")
-    assert "uid=0(root) gid=0 groups=0\n" in out and "bash-5.1# exit\n" in out
+    assert "uid=0(root) gid=0(root) groups=0(root)\n" in out and "bash-5.1# exit\n" in out
     post = next(e for e in sim.requests() if e["method"] == "POST")
     assert json.dumps(post["body"]) == BLOCK_ROOT_VM_POD
     # --image: no image lookup; --vm: the VM is read after the PVC checks

@@ -210,7 +210,7 @@ def test_kubectl_exec_over_websockets(sim: SimProcess, kubectl) -> None:
     r = kubectl("exec", "tools", "--", "sh", "-c", "echo a; exit 3")
     assert (r.returncode, r.stdout, r.stderr) == (3, "a\n", "command terminated with exit code 3\n")
     r = kubectl("exec", "-i", "tools", "--", "sh", input="pwd\nid\nexit 4\necho never\n")
-    assert (r.returncode, r.stdout) == (4, "/disk\nuid=107(107) gid=107 groups=107\n")
+    assert (r.returncode, r.stdout) == (4, "/disk\nuid=107(qemu) gid=107(qemu) groups=107(qemu)\n")
     r = kubectl("exec", "tools", "-c", "nope", "--", "ls")
     assert (r.returncode, r.stderr) == (1, "Error from server (BadRequest): container nope is not valid for pod tools\n")
     execs = [(e["method"], e["status"], e["headers"].get("sec-websocket-protocol") or e["headers"].get("upgrade"))

@@ -49,6 +49,7 @@ PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 SHELLS = ("bash", "sh", "/bin/bash", "/bin/sh", "/usr/bin/bash", "/entrypoint.sh")
 BASH_VERSION = "5.1"
+KNOWN_IDS = {0: "root", 107: "qemu"}  # the libguestfs-tools image's users and groups
 
 
 # ---------------------------------------------------------------------------------------------- the shell
@@ -63,15 +64,16 @@ class ContainerShell(Shell):
         self.exit_code: int | None = None  # set when the shell exits
         spec = pod.get("spec") or {}
         sc = {**(spec.get("securityContext") or {}), **(container.get("securityContext") or {})}
+        # the image runs as qemu (107); a user given without a group gets group 0, as with the CRI
         self.uid = int(sc.get("runAsUser", 107))
-        self.gid = int(sc.get("runAsGroup", self.uid if "runAsUser" in sc else 107))
+        self.gid = int(sc.get("runAsGroup", 0 if "runAsUser" in sc else 107))
         self.env = {str(e.get("name")): str(e.get("value", "")) for e in container.get("env") or []}
         self._pod, self._container, self._volume_size = pod, container, volume_size
         super().__init__(str((pod.get("metadata") or {}).get("name") or "pod"),
                          facts=lambda: GuestFacts(os_name="CentOS Stream", os_version="9", os_version_id="9",
                                                   pretty_name="CentOS Stream 9",
                                                   kernel_release="5.14.0-570.el9.x86_64"))
-        self.user = "root" if self.uid == 0 else "guestfs"
+        self.user = KNOWN_IDS.get(self.uid, str(self.uid))
         self.cwd = str(container.get("workingDir") or self.env.get("HOME") or "/")
         if self.cwd not in self.fs:
             self.cmd_mkdir(["-p", self.cwd])
@@ -120,8 +122,10 @@ class ContainerShell(Shell):
         return "".join(lines)
 
     def cmd_id(self, args: list[str]) -> tuple[str, int]:
-        name = "root" if self.uid == 0 else str(self.uid)
-        return f"uid={self.uid}({name}) gid={self.gid} groups={self.gid}\n", 0
+        def named(n: int) -> str:
+            return f"{n}({KNOWN_IDS[n]})" if n in KNOWN_IDS else str(n)
+
+        return f"uid={named(self.uid)} gid={named(self.gid)} groups={named(self.gid)}\n", 0
 
     def cmd_stty(self, args: list[str]) -> tuple[str, int]:
         if args == ["size"]:
