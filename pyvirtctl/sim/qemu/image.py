@@ -134,6 +134,15 @@ def _norm(name: str) -> str:
     return name.replace("-", "_")
 
 
+def _kernel_files(modules: set[str]) -> Callable[[str], bool]:
+    def select(path: str) -> bool:
+        if path.startswith("boot/vmlinuz-"):
+            return True
+        base = path.rsplit("/", 1)[-1]
+        return path.startswith("lib/modules/") and base.endswith(".ko") and _norm(base[:-3]) in modules
+    return select
+
+
 def _build(folder: Path, kernel_pkg: str, pkgs: list[debs.Package], busybox: str | None) -> None:
     files = debs.fetch(pkgs)
     by_name = {p.name: p for p in pkgs}
@@ -145,12 +154,7 @@ def _build(folder: Path, kernel_pkg: str, pkgs: list[debs.Package], busybox: str
     kernel = b""
     release = ""
     for _ in range(4):
-        def select(path: str) -> bool:
-            if path.startswith("boot/vmlinuz-"):
-                return True
-            base = path.rsplit("/", 1)[-1]
-            return path.startswith("lib/modules/") and base.endswith(".ko") and _norm(base[:-3]) in wanted
-        pkg = debs.DebFiles(files[kernel_pkg], select)
+        pkg = debs.DebFiles(files[kernel_pkg], _kernel_files(set(wanted)))
         for path, data in pkg.files.items():
             if path.startswith("boot/vmlinuz-"):
                 kernel, release = data, path[len("boot/vmlinuz-"):]
@@ -378,8 +382,6 @@ def dropbear_host_key(seed: bytes) -> bytes:
 
 def host_public_key(seed: bytes) -> str:
     """The OpenSSH public key line (`ssh-ed25519 AAAA...`) of the host key made from ``seed``."""
-    import base64
-
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
