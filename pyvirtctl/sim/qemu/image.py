@@ -265,6 +265,7 @@ ip addr add "$GUEST_IP/$GUEST_PREFIX" dev eth0
 ip route add default via "$GUEST_GATEWAY"
 dropbear -R -r /etc/dropbear/dropbear_ed25519_host_key -p 22 $GUEST_SSHD_FLAGS
 acpid
+echo "4 4 1 7" > /proc/sys/kernel/printk  # the console shows boot messages, then only warnings
 """
 
 

@@ -130,7 +130,8 @@ class Machine:
         self.serial_writer: asyncio.StreamWriter | None = None
         self.exited = asyncio.Event()
         self.returncode: int | None = None
-        self.events: list[str] = []
+        self.events: list[str] = []  # QMP event names, in order
+        self.shutdown_reason = ""  # of the first SHUTDOWN event: guest-shutdown, host-qmp-quit, ...
         self._servers: list[asyncio.AbstractServer] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -151,7 +152,7 @@ class Machine:
                 "-device", "VGA", "-vnc", f"unix:{self.vnc_path}",
                 "-netdev", f"stream,id=net0,server=off,addr.type=unix,addr.path={link_path}",
                 "-device", f"virtio-net-pci,netdev=net0,mac={s.mac},host_mtu={s.mtu}",
-                "-device", "pvpanic-pci", "-action", "panic=exit-failure", "-no-shutdown"]
+                "-device", "pvpanic-pci", "-action", "panic=pause", "-no-shutdown"]
         if paused:
             argv.append("-S")
         if incoming:

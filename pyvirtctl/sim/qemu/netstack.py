@@ -73,7 +73,7 @@ class Link:
         self.log = log
         self._server: asyncio.AbstractServer | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._clients: set[asyncio.StreamWriter] = set()
         self.tcp: dict[tuple[int, int], TcpConnection] = {}
         self.udp: dict[int, UdpSocket] = {}
         self._ip_id = random.randrange(1 << 16)
@@ -90,10 +90,8 @@ class Link:
             self._server.close()
         for conn in list(self.tcp.values()):
             conn.abort(send_rst=False)
-        if self._writer is not None:
-            self._writer.close()
-        for task in self._tasks:
-            task.cancel()
+        for writer in list(self._clients):
+            writer.close()  # its reader sees the end and returns
         with contextlib.suppress(OSError):
             os.unlink(self.path)
 
@@ -102,9 +100,7 @@ class Link:
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # the newest QEMU is the guest (a migration target connects while the source still runs, but
         # sends nothing until it takes over; frames go to whoever sent the last one)
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
+        self._clients.add(writer)
         self.connections += 1
         if self._writer is None or self._writer.is_closing():
             self._writer = writer
@@ -123,8 +119,7 @@ class Link:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
-            if task is not None:
-                self._tasks.discard(task)
+            self._clients.discard(writer)
             if self._writer is writer:
                 self._writer = None
             writer.close()

@@ -191,6 +191,8 @@ class QemuGuest:
         self.fake_reboot = False
         self.panicked = False
         self.kill_handle: asyncio.TimerHandle | None = None
+        self.stop_at = 0.0
+        self.stop_how = ""
         self.migration: dict[str, Any] = {}
         self.spec: MachineSpec | None = None
         self.initrd: Path | None = None
@@ -243,6 +245,12 @@ class QemuGuest:
         self._cancel_kill()
         if self.stop_requested:
             self.state = "off"
+            powered_off = m.shutdown_reason == "guest-shutdown"
+            how = "powered off" if powered_off else f"killed (QEMU exit status {m.returncode})"
+            self.stop_how = how
+            _log(f"guest {self.ns}/{self.name}: {how} {time.time() - self.stop_at:.1f} s after the stop")
+            self.runtime.vmi_event(self, "Stopped", "The VirtualMachineInstance was shut down." if powered_off
+                                   else "The VirtualMachineInstance was killed: its grace period was over.")
         elif self.guest_shutdown:
             self.state = "off"
             self.runtime.finish_vmi(self, "Succeeded", "GuestShutdown", "The guest powered itself off")
@@ -262,16 +270,20 @@ class QemuGuest:
 
     def _on_event(self, m: Machine, name: str, data: dict[str, Any]) -> None:
         m.events.append(name)
+        if name == "SHUTDOWN" and not m.shutdown_reason:
+            m.shutdown_reason = str(data.get("reason") or "")
         if m is not self.machine:
             return
-        if name == "GUEST_PANICKED":
-            self.panicked = True
+        if name == "GUEST_PANICKED" or (name == "SHUTDOWN" and data.get("reason") == "guest-panic"):
+            if not self.panicked:
+                self.panicked = True
+                self._spawn(m.stop())  # QEMU pauses a panicked guest (-action panic=pause): end it
         elif name == "SHUTDOWN":
             if self.fake_reboot and not self.stop_requested:
                 self.fake_reboot = False
                 self._spawn(self._reboot(m))
                 return
-            if not self.stop_requested:
+            if not self.stop_requested and data.get("reason") == "guest-shutdown":
                 self.guest_shutdown = True
             self._spawn(m.stop())
 
@@ -291,6 +303,7 @@ class QemuGuest:
         if self.stop_requested:
             return
         self.stop_requested = True
+        self.stop_at = time.time()
         m = self.machine
         if m is None or self.state != "running":
             if m is not None:
@@ -306,6 +319,7 @@ class QemuGuest:
             m.kill()
             return
         _log(f"guest {self.ns}/{self.name}: ACPI power button; killed in {grace} s unless it powers off")
+        self.runtime.vmi_event(self, "ShuttingDown", "Signaled Graceful Shutdown")
 
         async def press() -> None:
             with contextlib.suppress(Exception):
@@ -328,6 +342,7 @@ class QemuGuest:
 
     def kill(self) -> None:
         self.stop_requested = True
+        self.stop_at = self.stop_at or time.time()
         for m in (self.machine, self.target):
             if m is not None:
                 m.kill()
@@ -599,6 +614,11 @@ class QemuRuntime:
         except Exception as e:  # noqa: BLE001 - QMP errors are the answer
             return str(e)
         return None
+
+    def vmi_event(self, g: QemuGuest, reason: str, message: str, etype: str = "Normal") -> None:
+        vmi = self.sim.store.get(self.sim.res("VirtualMachineInstance"), g.ns, g.name)
+        if vmi is not None and vmi["metadata"].get("uid") == g.uid:
+            self.sim.controllers.event(vmi, reason, message, etype, component="virt-handler")
 
     def finish_vmi(self, g: QemuGuest, phase: str, reason: str, message: str) -> None:
         res = self.sim.res("VirtualMachineInstance")
