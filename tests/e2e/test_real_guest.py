@@ -8,6 +8,7 @@ most three QEMU processes run at once (the VM, a migration target, the VMI to pa
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import select
@@ -310,6 +311,32 @@ def test_port_forward_to_a_closed_guest_port_is_refused(qsim, home, booted):
     r = cli(qsim, home, "port-forward", "--stdio=true", f"vm/{VM}", "81", input="")
     assert r.returncode == 1
     assert r.stderr.splitlines()[-1].endswith("connect: connection refused")
+
+
+def test_guest_agent_data_stays_simulated_but_names_the_real_kernel(qsim, home, booted):
+    r = cli(qsim, home, "guestosinfo", VM)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["os"]["kernelRelease"] == debian_cloud_kernel_release()
+    assert info["os"]["prettyName"] == "pyvirtctl guest (Debian 12 cloud kernel, BusyBox)"
+
+
+def test_a_vm_annotated_builtin_gets_the_built_in_guest(qsim):
+    qsim.apply({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+                "metadata": {"name": "simulated", "namespace": "default",
+                             "annotations": {"sim.pyvirtctl.io/guest": "builtin"}},
+                "spec": {"domain": {"devices": {}}}})
+    qsim.wait_for("VirtualMachineInstance", "default", "simulated", lambda o: _phase(o) == "Running")
+    con = GuestConsole(qsim, "simulated", timeout=10)
+    try:
+        con.send(b"\r")
+        con.expect(rb"simulated login: $", timeout=10)
+        con.send(b"root\rx\runame -r\r")
+        con.expect(rb"3\.10\.0-957\.27\.2\.el7\.x86_64", timeout=10)  # the simulated CentOS 7
+    finally:
+        con.close()
+    qsim.delete("VirtualMachineInstance", "default", "simulated")
+    assert not any("simulated" in line for line in Path(qsim.stderr_path).read_text().splitlines())
 
 
 # ----------------------------------------------------------------------------------------------
