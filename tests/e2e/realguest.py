@@ -69,8 +69,11 @@ class GuestConsole:
     def expect(self, pattern: bytes, timeout: float = 60) -> bytes:
         """Everything up to and including the first match of the regex ``pattern``."""
         deadline = time.monotonic() + timeout
+        regex = re.compile(pattern)
+        scanned = 0
         while True:
-            m = re.search(pattern, self.buf)
+            m = regex.search(self.buf, max(0, scanned - 4096))  # a long output is scanned once, not again and again
+            scanned = len(self.buf)
             if m:
                 out, self.buf = self.buf[:m.end()], self.buf[m.end():]
                 return out

@@ -33,6 +33,7 @@ from .qmp import QMP
 QEMU = "qemu-system-x86_64"
 INSTALL_HINT = "apt-get install --no-install-recommends qemu-system-x86 busybox-static"
 MAX_SOCKET_PATH = 107
+SERIAL_GATHER = 0.002  # seconds of serial output sent on as one piece
 
 
 class LaunchError(RuntimeError):
@@ -89,6 +90,53 @@ def clean_stale(root: Path) -> None:
         shutil.rmtree(entry, ignore_errors=True)
 
 
+class _SerialLine(asyncio.Protocol):
+    """The simulator's end of the guest's serial socket.
+
+    QEMU writes the serial output a byte per write, so every byte would cost a whole trip through
+    the event loop, the console fan-out and a websocket frame (~20 KiB/s). Bytes are gathered for
+    SERIAL_GATHER seconds and handed on together instead."""
+
+    def __init__(self, sink: Callable[[bytes], None], connected: asyncio.Future) -> None:
+        self.sink = sink
+        self.connected = connected
+        self.buf = bytearray()
+        self.handle: asyncio.TimerHandle | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.connected.done():
+            transport.close()  # one client per serial socket
+            return
+        self.transport = transport  # type: ignore[assignment]
+        self.connected.set_result(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if self.handle is None:
+            self.handle = asyncio.get_running_loop().call_later(SERIAL_GATHER, self.flush)
+
+    def flush(self) -> None:
+        self.handle = None
+        if self.buf:
+            data = bytes(self.buf)
+            self.buf.clear()
+            self.sink(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+        self.flush()
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
 def _die_with_parent() -> None:
     """In the child before exec: SIGKILL when the simulator (our parent) dies."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -127,7 +175,7 @@ class Machine:
             raise LaunchError(f"socket path too long for a unix socket: {self.migrate_path}")
         self.proc: asyncio.subprocess.Process | None = None
         self.qmp: QMP | None = None
-        self.serial_writer: asyncio.StreamWriter | None = None
+        self.serial: _SerialLine | None = None
         self.exited = asyncio.Event()
         self.returncode: int | None = None
         self.events: list[str] = []  # QMP event names, in order
@@ -164,7 +212,7 @@ class Machine:
         self.folder.mkdir(parents=True, exist_ok=True)
         loop = asyncio.get_running_loop()
         got_qmp: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = loop.create_future()
-        got_serial: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = loop.create_future()
+        got_serial: asyncio.Future[_SerialLine] = loop.create_future()
 
         def accept(fut: asyncio.Future) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], None]:
             def cb(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -174,10 +222,12 @@ class Machine:
                     fut.set_result((reader, writer))
             return cb
 
-        for path, fut in ((self.qmp_path, got_qmp), (self.serial_path, got_serial)):
+        for path in (self.qmp_path, self.serial_path):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-            self._servers.append(await asyncio.start_unix_server(accept(fut), path, limit=1 << 20))
+        self._servers.append(await asyncio.start_unix_server(accept(got_qmp), self.qmp_path, limit=1 << 20))
+        self._servers.append(await loop.create_unix_server(lambda: _SerialLine(self.serial_sink, got_serial),
+                                                           self.serial_path))
         argv = self.argv(kernel, initrd, append, link_path, incoming, paused)
         errlog = open(self.folder / "qemu.log", "wb")  # noqa: SIM115 - handed to the child
         try:
@@ -201,9 +251,7 @@ class Machine:
             raise LaunchError(self.failure() or f"QEMU did not connect within {timeout:.0f} s")
         for server in self._servers:
             server.close()
-        (qr, qw), (sr, sw) = both.result()
-        self.serial_writer = sw
-        self._spawn(self._drain_serial(sr))
+        (qr, qw), self.serial = both.result()
         self.qmp = QMP(qr, qw, lambda name, data: self.on_event(self, name, data))
         try:
             await self.qmp.start()
@@ -230,17 +278,9 @@ class Machine:
         self.returncode = await self.proc.wait()
         self.exited.set()
 
-    async def _drain_serial(self, reader: asyncio.StreamReader) -> None:
-        with contextlib.suppress(ConnectionError):
-            while True:
-                data = await reader.read(1 << 16)
-                if not data:
-                    return
-                self.serial_sink(data)
-
     def write_serial(self, data: bytes) -> None:
-        if self.serial_writer is not None and not self.serial_writer.is_closing():
-            self.serial_writer.write(data)
+        if self.serial is not None:
+            self.serial.write(data)
 
     async def command(self, name: str, **args: Any) -> Any:
         if self.qmp is None:
@@ -273,6 +313,6 @@ class Machine:
             task.cancel()
         for server in self._servers:
             server.close()
-        if self.serial_writer is not None:
-            self.serial_writer.close()
+        if self.serial is not None:
+            self.serial.close()
         shutil.rmtree(self.folder, ignore_errors=True)
