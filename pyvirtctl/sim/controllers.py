@@ -525,6 +525,10 @@ class Controllers:
                              endTimestamp=now_iso())
                 self.store.mutate(self.VMI, ns, name, abort)
                 return
+            if self.sim.guests.lost(vmi):
+                self.admin_patch_vmi(ns, name, {"phase": "Failed", "reason": "GuestLost",
+                                                "message": "its QEMU process is gone (the simulator restarted)"})
+                return
             self._sync_pod_pause(vmi)
             self.sync_volume_status(vmi)
             return

@@ -106,6 +106,16 @@ class GuestHooks:
         rt = self._managed(vmi)
         return rt.launch(vmi) if rt is not None else ("ready", "")
 
+    def lost(self, vmi: dict[str, Any]) -> bool:
+        """A Running VMI that should be a QEMU guest but has none (the simulator restarted from --state).
+
+        Only the VMI's own annotation and the default are looked at (cheap: it runs for every Running
+        VMI on every controller pass); a VM's template annotations are copied onto its VMIs anyway."""
+        found = annotation_of(vmi)
+        if (found if found in GUEST_KINDS else self.default) != "qemu":
+            return False
+        return self.runtime is None or not self.runtime.has(vmi)
+
     def stopped(self, vmi: dict[str, Any]) -> bool:
         """A VMI being deleted: True once its guest is off (a QEMU guest is powered down first)."""
         rt = self.runtime
