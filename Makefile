@@ -28,6 +28,7 @@ unit: venv
 
 lint: venv
 	$(BIN)/ruff check pyvirtctl tests
+	$(BIN)/mypy
 
 demo: venv
 	$(BIN)/python scripts/demo.py

@@ -1,6 +1,6 @@
 """pyvirtctl: a virtctl-compatible command-line client for KubeVirt, and a local KubeVirt simulator.
 
-The Python API is `pyvirtctl.Client` (see pyvirtctl/client.py); importing this package stays cheap:
+The Python API is `pyvirtctl.Client` (see pyvirtctl/kubevirt/); importing this package stays cheap:
 the client module is loaded on first use.
 """
 
@@ -14,7 +14,7 @@ __all__ = ["Client", "__version__"]
 
 def __getattr__(name: str) -> Any:
     if name == "Client":
-        from pyvirtctl.client import Client
+        from pyvirtctl.kubevirt.client import Client
 
         return Client
     raise AttributeError(f"module 'pyvirtctl' has no attribute {name!r}")

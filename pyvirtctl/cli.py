@@ -9,37 +9,23 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
-from pyvirtctl.errors import CLIError, TransportError
-
-
-def program_name(argv0: str) -> str:
-    """virtctl's GetProgramName: `kubectl-virt` -> `kubectl virt`; our own name stays `pyvirtctl`."""
-    base = os.path.basename(argv0)
-    if base.endswith("-virt"):
-        return base[: -len("-virt")] + " virt"
-    if base in ("__main__.py", "-m", "") or base.startswith("pyvirtctl"):
-        return "pyvirtctl"
-    return "virtctl"
+from pyvirtctl.errors import CLIError, InputError, TransportError
+from pyvirtctl.progname import complete_var, program_name
 
 
-def complete_var(argv0: str) -> str:
-    """The shell-completion environment variable, from the real executable name (never with spaces)."""
-    base = os.path.basename(argv0)
-    if base in ("__main__.py", "-m", ""):
-        base = "pyvirtctl"
-    return "_" + "".join(c if c.isalnum() else "_" for c in base).upper() + "_COMPLETE"
-
-
-def _version_hint(error: CLIError) -> str | None:
+def _version_hint(error: CLIError, params: dict[str, Any] | None = None) -> str | None:
     """virtctl runs a version check after every error; we print its hint only on a real skew."""
     if isinstance(error, TransportError):
         return None  # the probe would fail the same way; virtctl's second copy of the error helps nobody
+    if isinstance(error, InputError):
+        return None  # the command line is wrong: say so at once, without contacting the server
     try:
         from pyvirtctl import runtime
         from pyvirtctl.version import mismatch_hint
 
-        s = runtime.last_session()
+        s = runtime.last_session(params)
         if s is None:
             return None
         info = s.server_version(timeout=5.0)
@@ -48,11 +34,15 @@ def _version_hint(error: CLIError) -> str | None:
         return None
 
 
-def report(error: CLIError) -> int:
-    hint = _version_hint(error)
+def report(error: CLIError, params: dict[str, Any] | None = None) -> int:
+    """Print a command's error (after the version-skew hint, when `params` lets us probe); exit status 1."""
+    hint = _version_hint(error, params)
     if hint:
         print(hint, file=sys.stderr)
     print(error.message, file=sys.stderr)
+    extra = getattr(error, "hint", "")  # kubectl's advice for an unconfigured client (kube/session.py)
+    if extra:
+        print(extra, file=sys.stderr)
     sys.stderr.flush()
     return 1
 
@@ -119,11 +109,11 @@ def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict
         if instruction:
             return completion.respond(instruction, argv0, prog, registry)
         return completion.cobra_complete(args[1:], prog, registry, descriptions=args[0] == "__complete")
-    from typer import _click
     from typer import exceptions as typer_exceptions
 
     from pyvirtctl import runtime
     from pyvirtctl.app import build_root
+    from pyvirtctl.clickcompat import ClickException
 
     runtime.reset()
     _tolerant_streams()
@@ -140,8 +130,8 @@ def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict
         terminated = t
         rv = 128 + t.signum
     except CLIError as e:
-        return report(e)
-    except _click.exceptions.ClickException as e:  # a conversion click did itself; should not happen
+        return report(e, root.run_params)
+    except ClickException as e:  # a conversion click did itself; should not happen
         return report(CLIError(e.format_message()))
     except typer_exceptions.Abort:
         return 1
@@ -159,9 +149,7 @@ def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict
         return report_internal(e)
     finally:
         try:
-            s = runtime._state.get("session")
-            if s is not None:
-                s.close()
+            runtime.close()
         except Exception:
             pass
     if terminated is not None:

@@ -6,6 +6,9 @@ build virtctl's message, prefix included, and raise it; they never print errors 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class CLIError(Exception):
     """An error virtctl would print as-is: the message is the whole line."""
@@ -52,5 +55,27 @@ class TransportError(CLIError):
         self.reason = reason or message
 
 
-class UsageError(CLIError):
+class InputError(CLIError):
+    """The command line itself is wrong (a usage error, a name that cannot be part of a URL).
+
+    Found before anything is sent, and reported without contacting the server (no version probe).
+    """
+
+
+class UsageError(InputError):
     """A command-line error found while parsing (cobra/pflag wording)."""
+
+
+@contextmanager
+def prefixed(prefix: str) -> Iterator[None]:
+    """Put virtctl's command prefix in front of any CLIError raised inside the block.
+
+    Used around building a request, so a name the URL builder refuses gets the same words the
+    failed call would have had (`Error starting VirtualMachine invalid resource name ...`).
+    """
+    try:
+        yield
+    except CLIError as e:
+        if not prefix:
+            raise
+        raise e.wrap(prefix) from None

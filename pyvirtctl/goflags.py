@@ -1,7 +1,7 @@
 """cobra/pflag command-line semantics on top of Typer.
 
-This is the only module that knows click's internals. It makes a Typer app parse argv the way
-virtctl (cobra 1.9 + pflag 1.0) does:
+It makes a Typer app parse argv the way virtctl (cobra 1.9 + pflag 1.0) does (click's private parts
+it needs are reached through :mod:`pyvirtctl.clickcompat`):
 
 * global (root) flags are accepted before or after the subcommand, the later value wins;
 * bool flags take a value only as ``--flag=value`` (Go ``strconv.ParseBool`` spellings);
@@ -18,16 +18,18 @@ the registry in :mod:`pyvirtctl.app`, so a run imports only the module of the co
 from __future__ import annotations
 
 import importlib
-import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import typer
-from typer import _click
 from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import Exit as typer_Exit
 
+from pyvirtctl import clickcompat as cc
+from pyvirtctl import gostrconv
+from pyvirtctl.clickcompat import Command, Context
+from pyvirtctl.cmdspec import ArgsCheck, CommandSpec, FlagDef, arbitrary_args, flag_table
 from pyvirtctl.errors import UsageError
 from pyvirtctl.gotext import go_quote
 
@@ -49,42 +51,58 @@ def parse_bool(s: str) -> bool:
 
 
 def parse_int(s: str, bits: int = 64) -> int:
-    """Go ``strconv.ParseInt(s, 0, bits)``: sign, 0x/0o/0b/0 prefixes, underscores only with a prefix."""
-    syntax = ValueError(f"strconv.ParseInt: parsing {go_quote(s)}: invalid syntax")
-    body = s
-    neg = False
-    if body[:1] in "+-" and body:
-        neg = body[0] == "-"
-        body = body[1:]
-    if not body:
-        raise syntax
-    base = 10
-    low = body.lower()
-    if low.startswith("0x"):
-        base, body = 16, body[2:]
-    elif low.startswith("0o"):
-        base, body = 8, body[2:]
-    elif low.startswith("0b"):
-        base, body = 2, body[2:]
-    elif len(body) > 1 and body[0] == "0":
-        base, body = 8, body[1:]
-    if "_" in body:
-        if base == 10 or body.endswith("_") or "__" in body:
-            raise syntax
-        body = body.replace("_", "")
-    if not body:
-        raise syntax
-    try:
-        value = int(body, base)
-    except ValueError:
-        raise syntax from None
-    if body.strip() != body:
-        raise syntax
-    value = -value if neg else value
-    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    if not lo <= value <= hi:
-        raise ValueError(f"strconv.ParseInt: parsing {go_quote(s)}: value out of range")
-    return value
+    """pflag's int flags: Go ``strconv.ParseInt(s, 0, bits)`` (0x/0o/0b/0 prefixes, ``1_000``)."""
+    return gostrconv.parse_int(s, 0, bits)
+
+
+def read_as_csv(s: str) -> list[str]:
+    """pflag's stringSlice value: the first record of Go's encoding/csv reader ("" is no values)."""
+    if s == "":
+        return []
+    data = s.encode("utf-8", "surrogateescape")
+    fields: list[str] = []
+    i, n = 0, len(data)
+
+    def fail(pos: int, what: str) -> ValueError:
+        line = data.count(b"\n", 0, pos) + 1
+        column = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
+        return ValueError(f"parse error on line {line}, column {column}: {what}")
+
+    while True:
+        if i < n and data[i : i + 1] == b'"':
+            i += 1
+            out = bytearray()
+            while True:
+                j = data.find(b'"', i)
+                if j < 0:
+                    raise fail(n, 'extraneous or missing " in quoted-field')
+                out += data[i:j]
+                if data[j + 1 : j + 2] == b'"':
+                    out += b'"'
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+            fields.append(out.replace(b"\r\n", b"\n").decode("utf-8", "surrogateescape"))
+            if i >= n or data[i : i + 1] in (b"\n", b"\r"):
+                return fields
+            if data[i : i + 1] != b",":
+                raise fail(i - 1, 'extraneous or missing " in quoted-field')
+            i += 1
+            continue
+        end = n
+        for stop in (b",", b"\n"):
+            k = data.find(stop, i)
+            if 0 <= k < end:
+                end = k
+        field_bytes = data[i:end]
+        q = field_bytes.find(b'"')
+        if q >= 0:
+            raise fail(i + q, 'bare " in non-quoted-field')
+        fields.append(field_bytes.rstrip(b"\r").decode("utf-8", "surrogateescape"))
+        if end >= n or data[end : end + 1] == b"\n":
+            return fields
+        i = end + 1
 
 
 def parse_string_to_string(s: str) -> dict[str, str]:
@@ -111,9 +129,6 @@ def parse_string_to_string(s: str) -> dict[str, str]:
 
 # ---------------------------------------------------------------------------------------------
 # Command declarations
-
-
-ArgsCheck = Callable[[str, list[str]], None]
 
 
 def exact_args(n: int) -> ArgsCheck:
@@ -151,27 +166,6 @@ def range_args(lo: int, hi: int) -> ArgsCheck:
 def no_args(path: str, args: list[str]) -> None:
     if args:
         raise UsageError(f"unknown command {go_quote(args[0])} for {go_quote(path)}")
-
-
-def arbitrary_args(path: str, args: list[str]) -> None:
-    return None
-
-
-@dataclass
-class CommandSpec:
-    """cobra metadata of one command: what `--help` shows and how its arguments are checked."""
-
-    name: str
-    use: str
-    short: str
-    long: str = ""
-    example: str = ""
-    args: ArgsCheck = arbitrary_args
-    exclusive: list[list[str]] = field(default_factory=list)  # flag names (without --)
-    go_types: dict[str, str] = field(default_factory=dict)  # param name -> pflag type name
-    sort_flags: bool = True
-    hidden: bool = False
-    subcommands: list[tuple[str, str]] = field(default_factory=list)  # (name, short) for help listing
 
 
 def go_command(
@@ -215,106 +209,40 @@ def given(ctx: typer.Context, param_name: str) -> bool:
     return param_name in ctx.meta.get("pyvirtctl.changed", set())
 
 
-# ---------------------------------------------------------------------------------------------
-# Flag tables
-
-
-@dataclass
-class FlagDef:
-    param: Any  # the click Option
-    name: str  # long name without --
-    short: str  # shorthand letter or ""
-    go_type: str  # bool, string, int, int32, stringArray, stringToString, ...
-    owner: str  # "root" or "cmd"
-
-    @property
-    def is_bool(self) -> bool:
-        return self.go_type == "bool"
-
-    @property
-    def is_list(self) -> bool:
-        return self.go_type in ("stringArray", "stringToString", "strings")
-
-    def label(self) -> str:
-        return f"-{self.short}, --{self.name}" if self.short else f"--{self.name}"
-
-    def convert(self, raw: str) -> Any:
-        try:
-            if self.go_type == "bool":
-                return parse_bool(raw)
-            if self.go_type in ("int", "int64"):
-                return parse_int(raw, 64)
-            if self.go_type == "int32":
-                return parse_int(raw, 32)
-            if self.go_type == "uint":
-                v = parse_int(raw, 65)
-                if v < 0:
-                    raise ValueError(f"strconv.ParseUint: parsing {go_quote(raw)}: invalid syntax")
-                return v
-            if self.go_type == "stringToString":
-                return parse_string_to_string(raw)
-            if self.go_type == "strings":
-                return [p for p in raw.split(",")] if raw else []
-            return raw
-        except ValueError as e:
-            raise UsageError(f"invalid argument {go_quote(raw)} for {go_quote(self.label())} flag: {e}") from None
-
-
-_HELP = FlagDef(param=None, name="help", short="h", go_type="bool", owner="help")
-
-
-def _python_type_name(hint: Any) -> str:
-    origin = typing.get_origin(hint)
-    if origin is typing.Annotated:
-        return _python_type_name(typing.get_args(hint)[0])
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        inner = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _python_type_name(inner[0]) if inner else "string"
-    if origin in (list, tuple):
-        return "stringArray"
-    if origin is dict or hint is dict:
-        return "stringToString"
-    if hint is bool:
-        return "bool"
-    if hint is int:
-        return "int"
-    if hint is float:
-        return "float64"
-    return "string"
-
-
-def flag_table(command: _click.Command, owner: str) -> dict[str, FlagDef]:
-    """Map `--long` and `-s` spellings to FlagDefs for one command's options (cached on the command)."""
-    cached = getattr(command, "_pyvirtctl_table", None)
-    if cached is not None:
-        return cached
-    spec: CommandSpec | None = getattr(command, "go_spec", None)
-    overrides = spec.go_types if spec else {}
-    callback = getattr(command, "_pyvirtctl_func", None)
-    hints: dict[str, Any] = {}
-    if callback is not None:
-        try:
-            hints = typing.get_type_hints(callback, include_extras=True)
-        except Exception:  # pragma: no cover - annotations that cannot be resolved
-            hints = {}
-    table: dict[str, FlagDef] = {}
-    for p in command.params:
-        if not getattr(p, "param_type_name", "") == "option":
-            continue
-        go_type = overrides.get(p.name) or ("bool" if p.is_flag else _python_type_name(hints.get(p.name, str)))
-        long = next((o[2:] for o in p.opts if o.startswith("--")), "")
-        short = next((o[1:] for o in p.opts if len(o) == 2 and o[0] == "-" and o[1] != "-"), "")
-        fd = FlagDef(param=p, name=long, short=short, go_type=go_type, owner=owner)
-        if long:
-            table["--" + long] = fd
-        if short:
-            table["-" + short] = fd
-    command._pyvirtctl_table = table  # type: ignore[attr-defined]
-    return table
+def after_bare_bool(ctx: typer.Context) -> list[tuple[int, str]]:
+    """(positional index, flag as typed) for each positional that came right after a bool flag given
+    without `=value` (`start vm1 --paused false`: pflag reads `false` as one more argument)."""
+    return list(ctx.meta.get("pyvirtctl.after_bare_bool", []))
 
 
 # ---------------------------------------------------------------------------------------------
 # The pflag scanner
+
+
+def convert(fd: FlagDef, raw: str) -> Any:
+    """The flag value from its text, as pflag converts it (Go strconv rules); cobra's error text."""
+    try:
+        if fd.go_type == "bool":
+            return parse_bool(raw)
+        if fd.go_type in ("int", "int64"):
+            return parse_int(raw, 64)
+        if fd.go_type == "int32":
+            return parse_int(raw, 32)
+        if fd.go_type == "uint":
+            return gostrconv.parse_uint(raw, 0, 64)
+        if fd.go_type == "uint32":
+            return gostrconv.parse_uint(raw, 0, 32)
+        if fd.go_type == "stringToString":
+            return parse_string_to_string(raw)
+        if fd.go_type == "strings":
+            return read_as_csv(raw)
+        return raw
+    except ValueError as e:
+        raise UsageError(f"invalid argument {go_quote(raw)} for {go_quote(fd.label())} flag: {e}") from None
+
+
+_HELP = FlagDef(param=None, name="help", short="h", go_type="bool", owner="help")
+
 
 
 @dataclass
@@ -322,16 +250,19 @@ class Scan:
     seen: list[tuple[FlagDef, Any]] = field(default_factory=list)
     positionals: list[str] = field(default_factory=list)
     help: bool = False
+    # (index into positionals, flag as typed) for a positional right after a bool flag given without a value
+    after_bare_bool: list[tuple[int, str]] = field(default_factory=list)
 
 
 def scan(args: list[str], table: dict[str, FlagDef], lenient: bool = False) -> Scan:
     """Tokenise argv exactly like pflag's FlagSet.Parse with interspersed arguments."""
     result = Scan()
     i = 0
+    bare_bool = ""  # the previous token was a bool flag without `=value` (pflag does not read a value)
 
     def add(fd: FlagDef, raw: str) -> None:
         try:
-            value = fd.convert(raw)
+            value = convert(fd, raw)
         except UsageError:
             if lenient:
                 return
@@ -344,10 +275,13 @@ def scan(args: list[str], table: dict[str, FlagDef], lenient: bool = False) -> S
     while i < len(args):
         a = args[i]
         i += 1
+        previous, bare_bool = bare_bool, ""
         if a == "--":
             result.positionals.extend(args[i:])
             break
         if len(a) < 2 or a[0] != "-":
+            if previous:
+                result.after_bare_bool.append((len(result.positionals), previous))
             result.positionals.append(a)
             continue
         if a.startswith("--"):
@@ -366,6 +300,7 @@ def scan(args: list[str], table: dict[str, FlagDef], lenient: bool = False) -> S
                 add(fd, value)
             elif fd.is_bool:
                 add(fd, "true")
+                bare_bool = a
             elif i < len(args):
                 add(fd, args[i])
                 i += 1
@@ -389,6 +324,7 @@ def scan(args: list[str], table: dict[str, FlagDef], lenient: bool = False) -> S
             elif fd.is_bool:
                 add(fd, "true")
                 shorthands = shorthands[1:]
+                bare_bool = "-" + c if not shorthands else ""
             elif len(shorthands) > 1:
                 add(fd, shorthands[1:])
                 shorthands = ""
@@ -424,7 +360,38 @@ def find_subcommand(args: list[str], table: dict[str, FlagDef]) -> int | None:
     return None
 
 
-def _apply(ctx: _click.Context, fd: FlagDef, value: Any) -> None:
+def strip_flags_index(args: list[str], table: dict[str, FlagDef]) -> int | None:
+    """Index of the first command word as cobra's stripFlags finds it below a command (`vnc`, `create`).
+
+    Unlike `find_subcommand`, a flag cobra does not know as a bool is taken to have a separate value
+    (`create --name x vm` finds `vm`), and a flag followed by only one more word ends the search.
+    """
+    i = 0
+    while i < len(args):
+        a = args[i]
+        rest = len(args) - i - 1
+        if a == "--":
+            return None
+        takes_value = False
+        if a.startswith("--") and "=" not in a:
+            fd = table.get(a)
+            takes_value = fd is None or not fd.is_bool
+        elif a.startswith("-") and "=" not in a and len(a) == 2:
+            fd = table.get(a)
+            takes_value = fd is None or not fd.is_bool
+        if takes_value:
+            if rest <= 1:
+                return None
+            i += 2
+            continue
+        if a and not a.startswith("-"):
+            return i
+        i += 1
+    return None
+
+
+def apply_value(ctx: Context, fd: FlagDef, value: Any) -> None:
+    """Store a parsed flag value in the context (lists append, maps merge) and mark it as typed."""
     name = fd.param.name
     changed: set[str] = ctx.meta.setdefault("pyvirtctl.changed", set())
     if fd.go_type in ("stringArray", "strings"):
@@ -450,13 +417,14 @@ class GoCommand(TyperCommand):
 
     go_spec: CommandSpec
 
-    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         root = ctx.find_root()
         table = dict(flag_table(root.command, "root"))
         table.update(flag_table(self, "cmd"))
         lenient = ctx.resilient_parsing
         result = scan(list(args), table, lenient=lenient)
         ctx.meta["pyvirtctl.positionals"] = list(result.positionals)
+        ctx.meta["pyvirtctl.after_bare_bool"] = list(result.after_bare_bool)
         if result.help and not lenient:
             from pyvirtctl import helptext
 
@@ -476,10 +444,10 @@ class GoCommand(TyperCommand):
             if missing:
                 raise UsageError("required flag(s) " + ", ".join(go_quote(m) for m in missing) + " not set")
             typed = {fd.name for fd, _ in result.seen}
-            for group in spec.exclusive:
-                hit = [g for g in group if g in typed]
+            # cobra names a group as it was declared and checks the groups in sorted order of that name
+            for names in sorted(" ".join(group) for group in spec.exclusive):
+                hit = [g for g in names.split(" ") if g in typed]
                 if len(hit) > 1:
-                    names = " ".join(sorted(group))
                     raise UsageError(
                         f"if any flags in the group [{names}] are set none of the others can be; "
                         f"[{' '.join(sorted(hit))}] were all set"
@@ -487,32 +455,33 @@ class GoCommand(TyperCommand):
         # Let click bind positionals and defaults, then put our parsed flag values in.
         arguments = [p for p in self.params if getattr(p, "param_type_name", "") == "argument"]
         click_args = ["--", *result.positionals] if arguments else []
-        rest = super().parse_args(ctx, click_args) if arguments else _click.core.Command.parse_args(self, ctx, [])
+        rest = super().parse_args(ctx, click_args) if arguments else cc.base_parse_args(self, ctx, [])
         for fd, value in result.seen:
             if fd.owner == "root":
-                _apply(root, fd, value)
+                apply_value(root, fd, value)
             else:
-                _apply(ctx, fd, value)
+                apply_value(ctx, fd, value)
         return rest
 
 
 class GoGroup(TyperGroup):
     """The root command: finds the subcommand like cobra, loads it lazily, prints virtctl's listing."""
 
-    registry: dict[str, tuple[str, str]] = {}
+    registry: dict[str, tuple[str, str | None]] = {}
     program_name: str = "virtctl"
+    # the root context's parameter dict of the run (the same object: flags typed after the
+    # subcommand land in it too), for cli.main's error path; None until parsing starts
+    run_params: dict[str, Any] | None = None
 
-    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
-        from pyvirtctl import runtime
-
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         table = flag_table(self, "root")
-        _click.core.Command.parse_args(self, ctx, [])  # defaults for every global flag
-        runtime.remember_params(ctx.params)
+        cc.base_parse_args(self, ctx, [])  # defaults for every global flag
+        self.run_params = ctx.params
         idx = find_subcommand(list(args), table)
         if idx is None:
             result = scan(list(args), table, lenient=ctx.resilient_parsing)
             for fd, value in result.seen:
-                _apply(ctx, fd, value)
+                apply_value(ctx, fd, value)
             if result.help and not ctx.resilient_parsing:
                 from pyvirtctl import helptext
 
@@ -520,10 +489,9 @@ class GoGroup(TyperGroup):
                 raise typer_Exit(0)
             if result.positionals and not ctx.resilient_parsing:
                 raise UsageError(self._unknown(result.positionals[0]))
-            ctx._protected_args, ctx.args = [], []
+            cc.set_command_word(ctx, [], [])
             return []
-        ctx._protected_args = [args[idx]]
-        ctx.args = list(args[:idx]) + list(args[idx + 1 :])
+        cc.set_command_word(ctx, [args[idx]], list(args[:idx]) + list(args[idx + 1 :]))
         return ctx.args
 
     def _unknown(self, word: str) -> str:
@@ -536,15 +504,15 @@ class GoGroup(TyperGroup):
     def visible_names(self) -> list[str]:
         return sorted(n for n, (_, short) in self.registry.items() if " " not in n and short is not None)
 
-    def list_commands(self, ctx: _click.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return self.visible_names()
 
-    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         return load_command(self.registry, cmd_name)
 
     def resolve_command(
-        self, ctx: _click.Context, args: list[str]
-    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        self, ctx: Context, args: list[str]
+    ) -> tuple[str | None, Command | None, list[str]]:
         name = args[0]
         if name not in self.registry or name.startswith("__"):
             if ctx.resilient_parsing:
@@ -552,21 +520,25 @@ class GoGroup(TyperGroup):
             raise UsageError(self._unknown(name))
         rest = list(args[1:])
         # cobra subcommands of a runnable command (`vnc screenshot`): the first positional picks them
-        sub_idx = find_subcommand(rest, flag_table(self, "root"))
+        sub_idx = None
+        if any(n.startswith(name + " ") for n in self.registry):
+            table = dict(flag_table(self, "root"))
+            parent = load_command(self.registry, name)
+            if parent is not None:
+                table.update(flag_table(parent, "cmd"))
+            sub_idx = strip_flags_index(rest, table)
         if sub_idx is not None and f"{name} {rest[sub_idx]}" in self.registry:
             full = f"{name} {rest[sub_idx]}"
             return full, load_command(self.registry, full), rest[:sub_idx] + rest[sub_idx + 1 :]
         return name, load_command(self.registry, name), rest
 
-    def shell_complete(self, ctx: _click.Context, incomplete: str) -> list[Any]:
-        from typer._click.shell_completion import CompletionItem
-
+    def shell_complete(self, ctx: Context, incomplete: str) -> list[Any]:
         items = [
-            CompletionItem(n, help=self.registry[n][1])
+            cc.completion_item(n, help=self.registry[n][1])
             for n in self.visible_names()
             if n.startswith(incomplete)
         ]
-        items.extend(_click.core.Command.shell_complete(self, ctx, incomplete))
+        items.extend(cc.base_shell_complete(self, ctx, incomplete))
         return items
 
 
@@ -594,10 +566,10 @@ def _levenshtein(a: str, b: str) -> int:
 # Lazy loading
 
 
-_loaded: dict[str, _click.Command] = {}
+_loaded: dict[str, Command] = {}
 
 
-def build_command(func: Callable[..., Any], name: str | None = None) -> _click.Command:
+def build_command(func: Callable[..., Any], name: str | None = None) -> Command:
     """Turn a @go_command function into a GoCommand (click) with our parsing rules."""
     from typer.models import CommandInfo
 
@@ -621,7 +593,7 @@ def build_command(func: Callable[..., Any], name: str | None = None) -> _click.C
     return cmd
 
 
-def load_command(registry: dict[str, tuple[str, str]], name: str) -> _click.Command | None:
+def load_command(registry: dict[str, tuple[str, str | None]], name: str) -> Command | None:
     entry = registry.get(name)
     if entry is None:
         return None

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from typer import _click
-
-from pyvirtctl.goflags import CommandSpec, FlagDef, flag_table, go_quote
+from pyvirtctl.clickcompat import Command, Context
+from pyvirtctl.cmdspec import CommandSpec, FlagDef, flag_table
+from pyvirtctl.gotext import go_quote
 
 OPTIONS_TRAILER = 'Use "{prog} options" for a list of global command-line options (applies to all commands).'
 
@@ -42,7 +42,7 @@ def _go_default(fd: FlagDef) -> str | None:
     t = fd.go_type
     if t == "bool":
         return None if not value else " (default true)"
-    if t in ("int", "int64", "int32", "uint", "float64"):
+    if t in ("int", "int64", "int32", "uint", "uint32", "float64"):
         return None if not value else f" (default {value})"
     if t in ("stringArray", "strings"):
         return None if not value else " (default [" + ",".join(value) + "])"
@@ -100,7 +100,7 @@ def _help_flag(name: str) -> FlagDef:
     return FlagDef(param=_P(), name="help", short="h", go_type="bool", owner="help")
 
 
-def command_help(cmd: _click.Command, ctx: _click.Context) -> str:
+def command_help(cmd: Command, ctx: Context) -> str:
     spec: CommandSpec = cmd.go_spec  # type: ignore[attr-defined]
     root = ctx.find_root()
     prog = root.info_name or "virtctl"

@@ -1,7 +1,8 @@
 """What a running command needs from its surroundings: the global flags, one Session, the streams.
 
 Commands call `session(ctx)` (virtctl's ClientAndNamespaceFromContext). The session is built once per
-run; `cli.main` reuses the flags for the version-mismatch hint after an error.
+run; `cli.main` reuses it (or the parsed flags) for the version-mismatch hint after an error, and
+closes it at the end.
 """
 
 from __future__ import annotations
@@ -12,21 +13,19 @@ from typing import IO as TextStream
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pyvirtctl.kube.config import GlobalFlags
+    from pyvirtctl.kube.flags import GlobalFlags
     from pyvirtctl.kube.session import Session
 
-# the root parameters of the current run, kept for the error path in cli.main
+# the current run's session, built on first use and closed by cli.main
 _state: dict[str, Any] = {}
 
 
 def root_params(ctx: Any) -> dict[str, Any]:
-    params = ctx.find_root().params
-    _state["params"] = params
-    return dict(params)
+    return dict(ctx.find_root().params)
 
 
 def global_flags(ctx: Any) -> GlobalFlags:
-    from pyvirtctl.kube.config import GlobalFlags
+    from pyvirtctl.kube.flags import GlobalFlags
 
     return GlobalFlags.from_params(root_params(ctx))
 
@@ -53,23 +52,24 @@ def session(ctx: Any, error_prefix: str = "") -> Session:
     return s
 
 
-def last_session() -> Session | None:
+def last_session(params: dict[str, Any] | None = None) -> Session | None:
     """The session of this run if one was built, else one built from the parsed flags (or None)."""
     s = _state.get("session")
     if s is not None:
         return s
-    params = _state.get("params")
     if params is None:
         return None
-    from pyvirtctl.kube.config import GlobalFlags
+    from pyvirtctl.kube.flags import GlobalFlags
     from pyvirtctl.kube.session import Session
 
     return Session.from_flags(GlobalFlags.from_params(params))
 
 
-def remember_params(params: dict[str, Any]) -> None:
-    """Keep the root context's parameter dict (the same object: flags after the subcommand land in it)."""
-    _state["params"] = params
+def close() -> None:
+    """Close the run's session, if one was built."""
+    s = _state.pop("session", None)
+    if s is not None:
+        s.close()
 
 
 def reset() -> None:

@@ -1,16 +1,18 @@
 """kubectl-style tables: rich on a terminal, plain aligned text otherwise.
 
-Piped output (and `NO_COLOR`) is plain: aligned columns three spaces apart, headers in capitals,
+Piped output (and `NO_COLOR`, see `output.use_colour`) is plain: aligned columns three spaces apart, headers in capitals,
 cells never wrapped — what `kubectl get` prints, so scripts can `awk` it. On a terminal the same
 table is drawn by rich (imported only then) with coloured status words, fitted to the width.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
+
+from pyvirtctl.output import console, use_colour
 
 STATUS_STYLES = {
     "Running": "green",
@@ -33,15 +35,6 @@ STATUS_STYLES = {
 }
 
 
-def use_color(stream=None) -> bool:
-    stream = stream or sys.stdout
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return bool(getattr(stream, "isatty", lambda: False)())
-
-
 def render(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Aligned columns (3 spaces apart); the last column is not padded."""
     cells = [list(headers)] + [[str(c) for c in r] for r in rows]
@@ -54,14 +47,13 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], status_columns: Sequence[int] = (),
-                stream=None) -> None:
+                stream: Any = None) -> None:
     """Print a table to `stream` (stdout): rich on a terminal, plain text when piped."""
     stream = stream or sys.stdout
-    if not use_color(stream):
+    if not use_colour(stream):
         stream.write(render(headers, rows))
         stream.flush()
         return
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -75,7 +67,7 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], status_co
             style = STATUS_STYLES.get(c, "") if i in status_columns else ""
             cells.append(Text(c, style=style))
         table.add_row(*cells)
-    Console(file=stream, highlight=False, soft_wrap=False).print(table)
+    console(stream).print(table)
 
 
 def age(timestamp: str | None, now: datetime | None = None) -> str:

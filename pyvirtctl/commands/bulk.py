@@ -1,22 +1,22 @@
-"""Acting on several VMs at once: names, `-l/--selector`, `--all`, `-A`, a bounded pool, `--wait`.
+"""The CLI side of acting on several VMs at once: the shared flags, and the printer of outcomes.
 
-With one name and none of these flags every command behaves exactly like virtctl (its errors are
+With one name and none of the new flags every command behaves exactly like virtctl (its errors are
 raised as they are). With several targets, each target gets virtctl's result line (success on
-stdout, error on stderr), a summary follows, and the exit status is 1 if any target failed.
+stdout, error on stderr) as it completes, a summary follows, and the exit status is 1 if any target
+failed. The executor itself is `pyvirtctl.kubevirt.bulk`.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
-from pyvirtctl.errors import CLIError, UsageError
-
-Key = tuple[str, str]
+from pyvirtctl.errors import CLIError
+from pyvirtctl.kubevirt import bulk
+from pyvirtctl.kubevirt.bulk import Key, Outcome, Selection, Verb
+from pyvirtctl.runtime import IO, session
 
 SelectorOpt = Annotated[
     str,
@@ -38,139 +38,106 @@ TimeoutOpt = Annotated[
 ]
 
 DEFAULT_PARALLEL = 8
+DRY_RUN_LINE = "Dry Run execution"
 
 
-@dataclass(frozen=True)
-class Selection:
-    names: tuple[str, ...]
-    selector: str = ""
-    all: bool = False
-    all_namespaces: bool = False
+def selection(ctx: typer.Context, names: list[str] | tuple[str, ...], selector: str = "", all_: bool = False,
+              all_namespaces: bool = False, offset: int = 0) -> Selection:
+    """The Selection for a command's names; `offset` is how many positionals come before the names
+    (`pause vm NAME...`: 1). Knows which names followed a bool flag typed without a value."""
+    from pyvirtctl.goflags import after_bare_bool
 
-    @property
-    def is_single(self) -> bool:
-        """The virtctl case: exactly one name and no selection flag."""
-        return len(self.names) == 1 and not (self.selector or self.all or self.all_namespaces)
+    marks = tuple((i - offset, flag) for i, flag in after_bare_bool(ctx) if i >= offset)
+    return Selection(tuple(names), selector, all_, all_namespaces, marks)
 
 
-def validate_selection(sel: Selection, want_args: int = 1) -> None:
-    """cobra's arg-count text when nothing is selected; kubectl's texts for conflicting choices."""
-    if sel.names and (sel.selector or sel.all):
-        raise UsageError("name cannot be provided when a selector is specified")
-    if sel.names and sel.all_namespaces:
-        raise UsageError("a resource cannot be retrieved by name across all namespaces")
-    if not sel.names and not (sel.selector or sel.all):
-        if sel.all_namespaces:
-            raise UsageError("--all-namespaces needs --selector or --all")
-        raise UsageError(f"accepts {want_args} arg(s), received {want_args - 1}")
-    if sel.selector and sel.all:
-        raise UsageError("--all cannot be combined with --selector")
+class Printer:
+    """Renders outcomes as virtctl's lines: `VM x was scheduled to start` (stdout), errors (stderr)."""
+
+    def __init__(self, io: IO, verb: Verb, show_namespace: bool = False) -> None:
+        self.io = io
+        self.verb = verb
+        self.show_namespace = show_namespace
+
+    def label(self, key: Key) -> str:
+        return f"{key[0]}/{key[1]}" if self.show_namespace else key[1]
+
+    def targets(self, keys: list[Key]) -> None:
+        self.show_namespace = len({ns for ns, _ in keys}) > 1
+
+    def outcome(self, o: Outcome) -> None:
+        name = self.verb.name
+        if o.already:
+            self.io.print(f"{self.verb.noun} {self.label(o.key)} is already {self.verb.already_state}")
+        elif o.ok:
+            self.io.print(f"{self.verb.noun} {self.label(o.key)} was scheduled to {name}")
+        elif o.message:
+            self.io.eprint(o.message)
+
+    def waited(self, report: bulk.WaitReport, single: bool) -> None:
+        """A line per target that got there (stdout), the reasons of the others (stderr); a single
+        target's failure is raised (virtctl's one error line)."""
+        for key, p in report.done:
+            where = ""
+            if p.node and self.verb.name in ("start", "restart"):
+                where = f" on {p.node}"
+            elif p.node and self.verb.name == "migrate":
+                where = f" to {p.node}"
+            self.io.print(f"{self.verb.noun} {self.label(key)} {self.verb.done_state}{where}")
+        failures = [f"{self.verb.noun} {self.label(key)}: {why}" for key, why in report.failed]
+        if single and failures:
+            raise CLIError(failures[0])
+        for line in failures:
+            self.io.eprint(line)
+
+    def summary(self, outcomes: list[Outcome]) -> None:
+        """After several targets: one summary line on stderr; exit status 1 when any failed."""
+        noun = self.verb.noun + "s"
+        failed = [o for o in outcomes if not o.ok]
+        already = sum(1 for o in outcomes if o.already)
+        total = len(outcomes)
+        if failed:
+            raise CLIError(f"{len(failed)} of {total} {noun} failed to {self.verb.name}")
+        if total > 1:
+            note = f" ({already} already {self.verb.already_state})" if already else ""
+            self.io.eprint(f"{total} {noun} done: {self.verb.name}{note}")
 
 
-def resolve(sel: Selection, session, plural: str = "virtualmachines") -> list[Key]:
-    """The (namespace, name) targets; a selector or --all lists them from the cluster."""
-    if sel.names:
-        seen: dict[str, None] = {}
-        for n in sel.names:
-            seen.setdefault(n, None)
-        return [(session.namespace, n) for n in seen]
-    from pyvirtctl.kube.paths import kv_collection
-
-    path = kv_collection(None if sel.all_namespaces else session.namespace, plural)
-    query = [("labelSelector", sel.selector)] if sel.selector else None
-    items = session.request("GET", path, query=query).json().get("items") or []
-    return sorted((i["metadata"].get("namespace", ""), i["metadata"]["name"]) for i in items)
-
-
-def no_resources(sel: Selection, namespace: str) -> str:
-    return "No resources found" if sel.all_namespaces else f"No resources found in {namespace} namespace."
-
-
-@dataclass
-class Outcome:
-    key: Key
-    ok: bool
-    message: str
-
-
-def run_many(
-    keys: list[Key],
-    action: Callable[[Key], str],
-    *,
-    parallel: int,
-    label: Callable[[Key], str],
-) -> list[Outcome]:
-    """Run `action` for every key on a bounded pool; print each result line as it completes."""
-    import threading  # noqa: PLC0415 - only several targets need it
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - (it pulls in logging, queue)
-
-    lock = threading.Lock()
-    outcomes: list[Outcome] = []
-
-    def one(key: Key) -> Outcome:
-        try:
-            line = action(key)
-            outcome = Outcome(key, True, line)
-        except CLIError as e:
-            outcome = Outcome(key, False, e.message)
-        except Exception as e:  # a bug must not hide the other targets' results
-            outcome = Outcome(key, False, f"{label(key)}: {e}")
-        with lock:
-            stream = sys.stdout if outcome.ok else sys.stderr
-            if outcome.message:
-                print(outcome.message, file=stream, flush=True)
-            outcomes.append(outcome)
-        return outcome
-
-    workers = max(1, min(parallel, len(keys)))
-    if workers == 1:
-        for k in keys:
-            one(k)
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(one, keys))
-    return outcomes
-
-
-def report_waits(outcomes: list[Outcome], results: dict, *, done_line: Callable[[Key, Any], str],
-                 fail_line: Callable[[Key, Any], str], single: bool, io: Any) -> None:
-    """After a --wait: a line per target that got there (stdout), the reasons of the others (stderr).
-
-    A single target's failure is raised (virtctl's one error line); with several, each failed
-    target is marked and `summary` reports the count.
-    """
-    failures = []
-    for o in outcomes:
-        r = results.get(o.key)
-        if r is None:
-            continue
-        if r.failure:
-            o.ok = False
-            failures.append(fail_line(o.key, r))
-        else:
-            io.print(done_line(o.key, r))
-    if single and failures:
-        raise CLIError(failures[0])
-    for line in failures:
-        io.eprint(line)
-
-
-def check_parallel(parallel: int) -> None:
-    if parallel < 1:
-        raise UsageError(f"invalid argument \"{parallel}\" for \"--parallel\" flag: must be at least 1")
-
-
-def summary(outcomes: list[Outcome], verb: str, noun: str = "VMs") -> None:
-    """After several targets: one summary line on stderr; exit status 1 when any failed."""
-    failed = [o for o in outcomes if not o.ok]
-    total = len(outcomes)
-    if failed:
-        raise CLIError(f"{len(failed)} of {total} {noun} failed to {verb}")
-    if total > 1:
-        print(f"{total} {noun} done: {verb}", file=sys.stderr, flush=True)
-
-
-def reporter():
-    from pyvirtctl.waiting import Reporter
+def reporter() -> Any:
+    from pyvirtctl.kubevirt.waiting import Reporter
 
     return Reporter(sys.stderr, live=sys.stderr.isatty())
+
+
+def execute(ctx: typer.Context, sel: Selection, verb: Verb, *, dry_run: bool = False, wait: bool = False,
+            timeout: str = "5m", parallel: int = DEFAULT_PARALLEL, want_args: int = 1,
+            client_error_prefix: str = "") -> None:
+    """The shared flow: check the arguments (no I/O), `Dry Run execution`, act (pooled), optionally
+    wait, summarise."""
+    bulk.validate_selection(sel, want_args, "VM" if verb.noun == "VM" else "VMI")
+    bulk.check_parallel(parallel)
+    wait_seconds = _parse_duration(timeout) if wait else 0.0
+    s = session(ctx, error_prefix=client_error_prefix)
+    io = IO.std()
+    if dry_run:
+        io.print(DRY_RUN_LINE)
+    if verb.validate:
+        verb.validate()
+    printer = Printer(io, verb)
+    waiting = wait and not dry_run and verb.predicate is not None
+    outcomes, state = bulk.run(s, sel, verb, parallel=parallel, report=printer.outcome, wait=waiting,
+                               on_targets=printer.targets)
+    if not outcomes:
+        io.eprint(bulk.no_resources(sel, s.namespace))
+        return
+    if waiting:
+        printer.waited(bulk.wait(s, verb, outcomes, state, timeout=wait_seconds, reporter=reporter()),
+                       single=sel.is_single)
+    if not sel.is_single:
+        printer.summary(outcomes)
+
+
+def _parse_duration(text: str) -> float:
+    from pyvirtctl.kubevirt.waiting import parse_duration
+
+    return parse_duration(text)

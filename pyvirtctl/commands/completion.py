@@ -46,8 +46,8 @@ def completion_cmd(
         bool, typer.Option("--no-descriptions", help="disable completion descriptions")
     ] = False,
 ) -> None:
-    from pyvirtctl.cli import complete_var
     from pyvirtctl.completion import engine as completion
+    from pyvirtctl.progname import complete_var, executable_name
 
     words = list(shells or [])
     if not words:
@@ -59,4 +59,4 @@ def completion_cmd(
     if shell not in completion.SHELLS:
         raise UsageError(f"unknown command {go_quote(words[0])} for {go_quote(ctx.command_path)}")
     argv0 = sys.argv[0]
-    sys.stdout.write(completion.script(shell, completion.executable_name(argv0), complete_var(argv0)))
+    sys.stdout.write(completion.script(shell, executable_name(argv0), complete_var(argv0)))

@@ -20,8 +20,8 @@ import typer
 from pyvirtctl.completion import complete_vmi_names
 from pyvirtctl.errors import ApiError, CLIError
 from pyvirtctl.goflags import exact_args, go_command
-from pyvirtctl.kube.paths import vmi_path
-from pyvirtctl.kube.request import Request
+from pyvirtctl.kubevirt.console import open_console
+from pyvirtctl.kubevirt.requests import console_stream, vmi_get_request
 from pyvirtctl.runtime import session
 
 CONNECTED = "Successfully connected to {name} console. Press Ctrl+] or Ctrl+5 to exit console.\n"
@@ -46,10 +46,6 @@ class ConsoleOptions:
     timeout: int = 5  # minutes; 0 = one attempt, negative = forever
 
 
-def console_path(namespace: str, name: str) -> str:
-    return vmi_path(namespace, name, "console")
-
-
 class WaitStatus:
     """The one-line status on a terminal's stderr while the VMI is not ready (nothing otherwise)."""
 
@@ -62,7 +58,7 @@ class WaitStatus:
 
     def phase(self) -> str:
         try:
-            vmi = self.s.send(Request("GET", vmi_path(self.s.namespace, self.name))).json()
+            vmi = self.s.send(vmi_get_request(self.s.namespace, self.name)).json()
         except ApiError as e:
             return "not created yet" if e.not_found else "unknown"
         except Exception:
@@ -73,9 +69,9 @@ class WaitStatus:
         if not self.enabled:
             return
         text = f"Waiting for {self.name}: {error.message} (phase {self.phase()}, {int(elapsed)}s)"
+        self.shown = True  # before the write: Ctrl+C may land right after it, and clear() must still run
         self.stream.write("\r\x1b[K" + text)
         self.stream.flush()
-        self.shown = True
 
     def clear(self) -> None:
         if self.shown:
@@ -93,12 +89,8 @@ def _isatty(stream: Any) -> bool:
 
 def connect_console(o: ConsoleOptions, s: Any, status: WaitStatus | None = None) -> Any:
     """Open the console stream, waiting while virt-api answers 400 (streaming.md §2.2)."""
-    from pyvirtctl.streams.console import open_when_ready
-    from pyvirtctl.streams.websocket import open_subresource
-
-    path = console_path(s.namespace, o.name)
     try:
-        return open_when_ready(lambda: open_subresource(s, path), o.timeout, on_wait=status)
+        return open_console(s, s.namespace, o.name, o.timeout, on_wait=status)
     finally:
         if status is not None:
             status.clear()
@@ -170,6 +162,7 @@ def console_cmd(
     timeout: Annotated[int, typer.Option("--timeout", help=TIMEOUT_HELP)] = 5,
 ) -> None:
     s = _client(ctx)
+    console_stream(s.namespace, args[0])  # the name and namespace are checked before any request
     code = run_console(ConsoleOptions(args[0], timeout), s)
     if code:
         raise typer.Exit(code)

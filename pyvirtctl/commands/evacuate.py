@@ -13,10 +13,9 @@ import typer
 
 from pyvirtctl import completion as comp
 from pyvirtctl.commands.vm import DRY_RUN_HELP, DRY_RUN_LINE
-from pyvirtctl.errors import CLIError
+from pyvirtctl.errors import CLIError, prefixed
 from pyvirtctl.goflags import exact_args, go_command, go_quote
-from pyvirtctl.kube.paths import vm_path, vmi_path
-from pyvirtctl.kube.request import Request
+from pyvirtctl.kubevirt.requests import evacuate_cancel_request, vmi_get_request
 from pyvirtctl.runtime import IO, session
 
 VM_KINDS = ("vm", "vms", "virtualmachine", "virtualmachines")
@@ -40,33 +39,20 @@ def resource_label(kind: str) -> str:
     raise CLIError(f"unsupported resource type {go_quote(kind)}")
 
 
-def cancel_body(node: str, dry_run: bool) -> dict:
-    body: dict[str, Any] = {}
-    if dry_run:
-        body["dryRun"] = ["All"]
-    body["evacuationNodeName"] = node
-    return body
-
-
-def cancel_request(label: str, namespace: str, name: str, node: str, dry_run: bool) -> Request:
-    path = (vm_path if label == "VM" else vmi_path)(namespace, name, "evacuate/cancel")
-    return Request("PUT", path, body=cancel_body(node, dry_run))
-
-
 def run_evacuate_cancel(kind: str, name: str, dry_run: bool, s: Any, io: IO) -> None:
     label = resource_label(kind)
     if dry_run:
         io.print(DRY_RUN_LINE)
     ns = s.namespace
-    vmi = s.send(
-        Request("GET", vmi_path(ns, name)),
-        error_prefix=f"error retrieving VMI for evacuation cancel for {label} {ns}/{name}: ",
-    ).json()
+    get_prefix = f"error retrieving VMI for evacuation cancel for {label} {ns}/{name}: "
+    with prefixed(get_prefix):
+        get = vmi_get_request(ns, name)
+    vmi = s.send(get, error_prefix=get_prefix).json()
     node = ((vmi or {}).get("status") or {}).get("nodeName") or ""
     if not node:
         raise CLIError(f"{label} {ns}/{name} doesn't report Node name")
     s.send(
-        cancel_request(label, ns, name, node, dry_run),
+        evacuate_cancel_request(label, ns, name, node, dry_run),
         error_prefix=f"error canceling evacuation for {label} {ns}/{name}: ",
     )
     io.print(f"{label} {ns}/{name} was canceled evacuation")

@@ -13,10 +13,9 @@ from typing import Annotated, Any
 import typer
 
 from pyvirtctl import completion as comp
-from pyvirtctl.errors import CLIError, UsageError
+from pyvirtctl.errors import CLIError, UsageError, prefixed
 from pyvirtctl.goflags import exact_args, given, go_command
-from pyvirtctl.kube.paths import SUB, vm_path
-from pyvirtctl.kube.request import Request
+from pyvirtctl.kubevirt.requests import expand_spec_request, expand_vm_request
 from pyvirtctl.output import go_json, go_yaml
 from pyvirtctl.runtime import session
 
@@ -164,14 +163,6 @@ def read_vm(path: str, stdin: Any = None) -> dict:
     return decode_vm(data)
 
 
-def expand_vm_request(namespace: str, name: str) -> Request:
-    return Request("GET", vm_path(namespace, name, "expand-spec"))
-
-
-def expand_spec_request(namespace: str, vm: dict) -> Request:
-    return Request("PUT", f"{SUB}/namespaces/{namespace}/expand-vm-spec", body=vm)
-
-
 def render(vm: dict, output: str) -> str:
     vm = go_virtual_machine(vm)
     if output == "json":
@@ -183,12 +174,15 @@ def run_expand(s: Any, vm_name: str, file: str, output: str) -> str:
     ns = s.namespace
     if vm_name:
         prefix = f"error expanding VirtualMachine - {vm_name} in namespace - {ns}: "
-        resp = s.send(expand_vm_request(ns, vm_name), error_prefix=prefix)
+        with prefixed(prefix):
+            request = expand_vm_request(ns, vm_name)
     else:
         vm = go_virtual_machine(read_vm(file), set_type=False)
         name = vm["metadata"].get("name", "")
         prefix = f"error expanding VirtualMachine - {name} in namespace - {ns}: "
-        resp = s.send(expand_spec_request(ns, vm), error_prefix=prefix)
+        with prefixed(prefix):
+            request = expand_spec_request(ns, vm)
+    resp = s.send(request, error_prefix=prefix)
     try:
         expanded = resp.json()
     except ValueError as e:

@@ -16,10 +16,9 @@ import typer
 
 from pyvirtctl import completion as comp
 from pyvirtctl import log
-from pyvirtctl.errors import CLIError
+from pyvirtctl.errors import CLIError, prefixed
 from pyvirtctl.goflags import exact_args, go_command
-from pyvirtctl.kube.paths import vmi_path
-from pyvirtctl.kube.request import Request
+from pyvirtctl.kubevirt.requests import fslist_request, guestosinfo_request, userlist_request
 from pyvirtctl.output import console, go_json, go_yaml, human_bytes, table_format, use_colour, use_percent
 from pyvirtctl.runtime import session
 
@@ -136,29 +135,6 @@ def fslist_struct(data: Any) -> dict:
 def virtctl_json(struct: dict) -> str:
     """What virtctl prints: json.MarshalIndent(v, "", "  ") and a newline."""
     return go_json(struct, "  ") + "\n"
-
-
-# --------------------------------------------------------------------------- requests
-
-
-def guestosinfo_request(namespace: str, name: str) -> Request:
-    # virtctl reads this answer raw, so errors get client-go's generic text, not the Status message
-    return Request(
-        "GET",
-        vmi_path(namespace, name, "guestosinfo"),
-        decode_status=False,
-        verb="get",
-        resource="virtualmachineinstances",
-        name=name,
-    )
-
-
-def userlist_request(namespace: str, name: str) -> Request:
-    return Request("GET", vmi_path(namespace, name, "userlist"))
-
-
-def fslist_request(namespace: str, name: str) -> Request:
-    return Request("GET", vmi_path(namespace, name, "filesystemlist"))
 
 
 # --------------------------------------------------------------------------- tables
@@ -340,17 +316,21 @@ def _run(ctx: typer.Context, kind: str, name: str, output: str | None) -> None:
     if kind == "guestosinfo":
         try:
             data = _decode(s.send(guestosinfo_request(ns, name)))
-        except CLIError as e:
-            log.error(f"cannot retrieve GuestOSInfo: {e.message}", "virtualmachineinstance_expansion.go:226")
+        except CLIError as e:  # virtctl logs the client's error, then prints it with its prefix
+            log.error(f"cannot retrieve GuestOSInfo: {e.message}", "virtualmachineinstance_expansion.go:280")
             raise e.wrap(f"Error getting guestosinfo of VirtualMachineInstance {name}, ") from None
         emit(guestosinfo_struct(data), fmt, print_guestosinfo, sys.stdout)
     elif kind == "userlist":
         prefix = f"Error listing users of VirtualMachineInstance {name}, "
-        data = _decode(s.send(userlist_request(ns, name), error_prefix=prefix), prefix)
+        with prefixed(prefix):
+            request = userlist_request(ns, name)
+        data = _decode(s.send(request, error_prefix=prefix), prefix)
         emit(userlist_struct(data), fmt, lambda st, out: print_users(st["items"] or [], out), sys.stdout)
     else:
         prefix = f"Error listing filesystems of VirtualMachineInstance {name}, "
-        data = _decode(s.send(fslist_request(ns, name), error_prefix=prefix), prefix)
+        with prefixed(prefix):
+            request = fslist_request(ns, name)
+        data = _decode(s.send(request, error_prefix=prefix), prefix)
         emit(fslist_struct(data), fmt, lambda st, out: print_filesystems(st["items"] or [], out), sys.stdout)
 
 

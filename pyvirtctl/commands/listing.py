@@ -15,9 +15,11 @@ from typing import Annotated, Any
 import typer
 
 from pyvirtctl import completion as comp
-from pyvirtctl.errors import ApiError, CLIError, UsageError
+from pyvirtctl.errors import ApiError, CLIError, UsageError, prefixed
 from pyvirtctl.goflags import exact_args, go_command, maximum_args
-from pyvirtctl.kube.paths import kv_collection, vm_path, vmi_path
+from pyvirtctl.kube import paths
+from pyvirtctl.kube.request import Request
+from pyvirtctl.kubevirt.requests import guestosinfo_request, list_request, vm_get_request, vmi_get_request
 from pyvirtctl.runtime import session
 from pyvirtctl.tables import age, print_table, render
 
@@ -112,13 +114,12 @@ def _kind(word: str) -> str:
     raise CLIError(f"unsupported resource type: {w}")
 
 
-def _fetch(s, kind: str, namespace: str | None, selector: str) -> tuple[list[dict], list[dict], str]:
-    query = [("labelSelector", selector)] if selector else None
-    vmis_resp = s.request("GET", kv_collection(namespace, "virtualmachineinstances"), query=query).json()
+def _fetch(s: Any, kind: str, namespace: str | None, selector: str) -> tuple[list[dict], list[dict], str]:
+    vmis_resp = s.send(list_request(paths.VMIS, namespace, selector)).json()
     vms: list[dict] = []
     rv = (vmis_resp.get("metadata") or {}).get("resourceVersion", "")
     if kind == "vm":
-        vms_resp = s.request("GET", kv_collection(namespace, "virtualmachines"), query=query).json()
+        vms_resp = s.send(list_request(paths.VMS, namespace, selector)).json()
         vms = list(vms_resp.get("items") or [])
         rv = (vms_resp.get("metadata") or {}).get("resourceVersion", "") or rv
     return vms, list(vmis_resp.get("items") or []), rv
@@ -153,6 +154,7 @@ def list_cmd(
         raise UsageError("--watch works with the table output only")
     s = session(ctx)
     namespace = None if all_namespaces else s.namespace
+    list_request(paths.VMS, namespace)  # the namespace is checked before any request
     vms, vmis, rv = _fetch(s, kind, namespace, selector)
     items = vms if kind == "vm" else vmis
     if output in ("json", "yaml"):
@@ -176,7 +178,7 @@ def list_cmd(
     _watch(s, kind, namespace, selector, vms, vmis, wide, all_namespaces, status_cols, rv)
 
 
-def _watch(s, kind: str, namespace: str | None, selector: str, vms: list[dict], vmis: list[dict], wide: bool,
+def _watch(s: Any, kind: str, namespace: str | None, selector: str, vms: list[dict], vmis: list[dict], wide: bool,
            all_ns: bool, status_cols: list[int], rv: str) -> None:
     """Keep the table live: a redrawn rich Live table on a terminal, changed rows as lines when piped."""
     import queue
@@ -188,14 +190,15 @@ def _watch(s, kind: str, namespace: str | None, selector: str, vms: list[dict], 
         "vmi": {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in vmis},
     }
     events: queue.Queue = queue.Queue()
-    query = [("labelSelector", selector)] if selector else []
 
-    def pump(which: str, plural: str) -> None:
+    def pump(which: str, resource: paths.Resource) -> None:
         resource_version = rv
+        listing = list_request(resource, namespace, selector)
         while True:
             try:
-                q = [*query, ("watch", "true")] + ([("resourceVersion", resource_version)] if resource_version else [])
-                for etype, obj in s.watch(kv_collection(namespace, plural), query=q):
+                q = [*listing.query, ("watch", "true")]
+                q += [("resourceVersion", resource_version)] if resource_version else []
+                for etype, obj in s.watch(listing.path, query=q):
                     resource_version = (obj.get("metadata") or {}).get("resourceVersion", resource_version)
                     events.put((which, etype, obj))
                 resource_version = ""
@@ -203,9 +206,9 @@ def _watch(s, kind: str, namespace: str | None, selector: str, vms: list[dict], 
                 events.put(("error", "", {"message": e.message}))
                 return
 
-    threads = [threading.Thread(target=pump, args=("vmi", "virtualmachineinstances"), daemon=True)]
+    threads = [threading.Thread(target=pump, args=("vmi", paths.VMIS), daemon=True)]
     if kind == "vm":
-        threads.append(threading.Thread(target=pump, args=("vm", "virtualmachines"), daemon=True))
+        threads.append(threading.Thread(target=pump, args=("vm", paths.VMS), daemon=True))
     for t in threads:
         t.start()
     head = headers(kind, wide, all_ns)
@@ -420,29 +423,25 @@ def status_cmd(
         raise UsageError(f"unsupported output format: {output} (must be 'json' or 'yaml')")
     s = session(ctx)
     name = names[0]
-    vm = s.send(_get(vm_path(s.namespace, name)), error_prefix=f"error fetching VirtualMachine {name}: ").json()
-    vmi = _optional(s, vmi_path(s.namespace, name))
+    prefix = f"error fetching VirtualMachine {name}: "
+    with prefixed(prefix):
+        get_vm = vm_get_request(s.namespace, name)
+    vm = s.send(get_vm, error_prefix=prefix).json()
+    vmi = _optional(s, vmi_get_request(s.namespace, name))
     guest = None
     if vmi and str(_cond(vmi, "AgentConnected").get("status", "")).lower() == "true":
-        guest = _optional(s, vmi_path(s.namespace, name, "guestosinfo"))
-    query = [("labelSelector", f"kubevirt.io/vmi-name={name}")]
-    migrations = s.request("GET", kv_collection(s.namespace, "virtualmachineinstancemigrations"),
-                           query=query).json().get("items") or []
+        guest = _optional(s, Request("GET", guestosinfo_request(s.namespace, name).ref))
+    migrations_request = list_request(paths.MIGRATIONS, s.namespace, selector=f"kubevirt.io/vmi-name={name}")
+    migrations = s.send(migrations_request).json().get("items") or []
     if output:
         sys.stdout.write(dump({"vm": vm, "vmi": vmi, "guestOSInfo": guest, "migrations": migrations}, output))
         return
     sys.stdout.write(status_report(vm, vmi, guest, migrations))
 
 
-def _get(path: str):
-    from pyvirtctl.kube.request import Request
-
-    return Request("GET", path)
-
-
-def _optional(s, path: str) -> dict | None:
+def _optional(s: Any, request: Request) -> dict | None:
     try:
-        return s.request("GET", path).json()
+        return s.send(request).json()
     except ApiError as e:
         if e.status in (404, 409, 400, 503):
             return None

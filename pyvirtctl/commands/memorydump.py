@@ -15,25 +15,40 @@ implemented: the flag is accepted for compatibility and rejected with a clear me
 from __future__ import annotations
 
 import base64
-import math
-import secrets
-import string
 import sys
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import IO, Annotated, Any
 
 import typer
 
 from pyvirtctl import completion as comp
-from pyvirtctl.errors import ApiError, CLIError
+from pyvirtctl.errors import ApiError, CLIError, prefixed
 from pyvirtctl.goflags import exact_args, go_command
-from pyvirtctl.kube.paths import CDI, CORE, EXPORT, vm_path, vmi_path
-from pyvirtctl.kube.quantity import format_quantity, parse_quantity
-from pyvirtctl.kube.request import Request
+from pyvirtctl.kube import paths
+from pyvirtctl.kubevirt.export import (
+    TOKEN_HEADER,
+    download_url,
+    export_create_request,
+    export_delete_request,
+    export_get_request,
+    export_name,
+    new_token,
+    secret_create_request,
+    secret_get_request,
+)
+from pyvirtctl.kubevirt.memorydump import DEFAULT_OVERHEAD, cdi_overhead, pvc_body, pvc_size
+from pyvirtctl.kubevirt.requests import (
+    cdiconfig_request,
+    create_request,
+    memorydump_request,
+    pvc_request,
+    remove_memorydump_request,
+    vm_get_request,
+    vmi_get_request,
+)
 from pyvirtctl.runtime import session
 
 EXAMPLE = (
@@ -53,164 +68,14 @@ EXAMPLE = (
 )
 
 FS_OVERHEAD_MSG = "Using default 5.5%% filesystem overhead for pvc size"  # virtctl prints the %% as is
-DEFAULT_OVERHEAD = "0.055"
-DUMP_OVERHEAD = 100 * 1024 * 1024
-MIB = 1024 * 1024
 POLL_INTERVAL = 2.0
 DUMP_TIMEOUT = 600.0
 EXPORT_TIMEOUT = 120.0
 DOWNLOAD_RETRIES = 2
-TOKEN_HEADER = "x-kubevirt-export-token"
 PORT_FORWARD_UNSUPPORTED = (
     "--port-forward is not supported by pyvirtctl: download through the export's external link "
     "(configure an Ingress or Route for the export proxy)"
 )
-
-def pvc_size(memory: str | None, overhead: str) -> str:
-    """The dump PVC size: (memory request + 100Mi) * (1 + overhead), rounded up to a whole MiB."""
-    mem, fmt = parse_quantity(memory) if memory else (Fraction(0), "BinarySI")
-    size = mem + DUMP_OVERHEAD
-    try:
-        oh = float(overhead)
-    except ValueError:
-        raise CLIError(
-            f'failed to parse filesystem overhead as float: strconv.ParseFloat: parsing "{overhead}": invalid syntax'
-        ) from None
-    total = (1 + oh) * float(size)
-    total = float(MIB) if total < MIB else math.ceil(total / MIB) * float(MIB)
-    return format_quantity(int(total), fmt)
-
-
-def cdi_overhead(cdi_config: dict, storage_class: str) -> str:
-    """CDIConfig status.filesystemOverhead for the storage class (or the global value)."""
-    fso = (cdi_config.get("status") or {}).get("filesystemOverhead")
-    if fso is None:
-        raise CLIError("CDI config not initialized")
-    if storage_class:
-        per_class = fso.get("storageClass") or {}
-        if storage_class in per_class:
-            return str(per_class[storage_class])
-    return str(fso.get("global", ""))
-
-
-# --------------------------------------------------------------------------- requests (pure)
-
-
-def pvc_body(name: str, namespace: str, size: str, storage_class: str, access_mode: str) -> dict:
-    if access_mode:
-        if access_mode == "ReadOnlyMany":
-            raise CLIError(
-                "cannot dump memory to a readonly pvc, use either ReadWriteOnce or ReadWriteMany if supported"
-            )
-        if access_mode not in ("ReadWriteOnce", "ReadWriteMany"):
-            raise CLIError("invalid access mode, use either ReadWriteOnce or ReadWriteMany if supported")
-    spec: dict[str, Any] = {
-        "accessModes": [access_mode or "ReadWriteOnce"],
-        "resources": {"requests": {"storage": size}},
-    }
-    if storage_class:
-        spec["storageClassName"] = storage_class
-    return {
-        "kind": "PersistentVolumeClaim",
-        "apiVersion": "v1",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "creationTimestamp": None,
-            "labels": {"cdi.kubevirt.io/applyStorageProfile": "true"},
-        },
-        "spec": spec,
-        "status": {},
-    }
-
-
-def memorydump_request(namespace: str, vm: str, claim: str) -> Request:
-    return Request("PUT", vm_path(namespace, vm, "memorydump"), body={"claimName": claim, "phase": ""})
-
-
-def remove_request(namespace: str, vm: str) -> Request:
-    return Request("PUT", vm_path(namespace, vm, "removememorydump"))
-
-
-def export_name(vm: str, claim: str) -> str:
-    return f"export-{vm}-{claim}"
-
-
-def export_path(namespace: str, name: str | None = None) -> str:
-    base = f"{EXPORT}/namespaces/{namespace}/virtualmachineexports"
-    return f"{base}/{name}" if name else base
-
-
-def export_body(name: str, namespace: str, claim: str) -> dict:
-    return {
-        "kind": "VirtualMachineExport",
-        "apiVersion": "export.kubevirt.io/v1",
-        "metadata": {"name": name, "namespace": namespace, "creationTimestamp": None},
-        "spec": {
-            "source": {"apiGroup": "", "kind": "PersistentVolumeClaim", "name": claim},
-            "tokenSecretRef": f"secret-{name}",
-        },
-    }
-
-
-def new_token(length: int = 20) -> str:
-    alphabet = string.digits + string.ascii_uppercase + string.ascii_lowercase
-    return "".join(secrets.choice(alphabet) for _ in range(length))
-
-
-def secret_body(export: dict, token: str) -> dict:
-    md = export.get("metadata") or {}
-    return {
-        "kind": "Secret",
-        "apiVersion": "v1",
-        "metadata": {
-            "name": f"secret-{md.get('name', '')}",
-            "namespace": md.get("namespace", ""),
-            "creationTimestamp": None,
-            "ownerReferences": [
-                {
-                    "apiVersion": "export.kubevirt.io/v1",
-                    "kind": "VirtualMachineExport",
-                    "name": md.get("name", ""),
-                    "uid": md.get("uid", ""),
-                    "controller": True,
-                    "blockOwnerDeletion": False,
-                }
-            ],
-        },
-        "data": {"token": base64.b64encode(token.encode()).decode()},
-        "type": "Opaque",
-    }
-
-
-def export_delete_body() -> dict:
-    return {"kind": "DeleteOptions", "apiVersion": "export.kubevirt.io/v1"}
-
-
-def download_url(export: dict) -> tuple[str, str, bool]:
-    """(url, cert, gzip) from the export's external link, picked the way virtctl picks it."""
-    md = export.get("metadata") or {}
-    where = f"'{md.get('namespace', '')}/{md.get('name', '')}'"
-    links = ((export.get("status") or {}).get("links") or {}).get("external")
-    volumes = (links or {}).get("volumes") or []
-    if not volumes:
-        raise CLIError(f"unable to access the volume info from {where} VirtualMachineExport")
-    if len(volumes) > 1:
-        raise CLIError(
-            f"detected more than one downloadable volume in {where} VirtualMachineExport: "
-            "Select the expected volume using the --volume flag"
-        )
-    url, chosen = "", ""
-    for fmt in volumes[0].get("formats") or []:
-        kind = fmt.get("format")
-        if kind in ("gzip", "tar.gz", "raw"):
-            url, chosen = fmt.get("url", ""), kind
-        if kind in ("gzip", "tar.gz"):
-            break
-    if not url:
-        raise CLIError(f"unable to get a valid URL from {where} VirtualMachineExport")
-    return url, (links or {}).get("cert", ""), chosen != "raw"
-
 
 # --------------------------------------------------------------------------- options / io
 
@@ -252,22 +117,22 @@ def _not_found(e: CLIError) -> bool:
 
 def create_claim(o: DumpOptions, s: Any, out: Out) -> None:
     ns = s.namespace
-    vm = s.send(Request("GET", vm_path(ns, o.vm))).json()
+    vm = s.send(vm_get_request(ns, o.vm)).json()
     if ((vm or {}).get("status") or {}).get("memoryDumpRequest") is not None:
         raise CLIError("please remove current memory dump association before creating a new claim for a new memory dump")
     try:
-        s.send(Request("GET", f"{CORE}/namespaces/{ns}/persistentvolumeclaims/{o.claim_name}"))
+        s.send(pvc_request(ns, o.claim_name))
     except CLIError as e:
         if not _not_found(e):
             raise
     else:
         raise CLIError(f"PVC {ns}/{o.claim_name} already exists, check if it should be created if not remove create flag")
-    vmi = s.send(Request("GET", vmi_path(ns, o.vm))).json()
+    vmi = s.send(vmi_get_request(ns, o.vm)).json()
     memory = (((((vmi or {}).get("spec") or {}).get("domain") or {}).get("resources") or {}).get("requests") or {}).get(
         "memory"
     )
     try:
-        cdi = s.send(Request("GET", f"{CDI}/cdiconfigs/config")).json()
+        cdi = s.send(cdiconfig_request()).json()
         overhead = cdi_overhead(cdi or {}, o.storage_class)
     except CLIError as e:
         if not _not_found(e):
@@ -276,10 +141,25 @@ def create_claim(o: DumpOptions, s: Any, out: Out) -> None:
         overhead = DEFAULT_OVERHEAD
     size = pvc_size(str(memory) if memory is not None else None, overhead)
     body = pvc_body(o.claim_name, ns, size, o.storage_class, o.access_mode)
-    s.send(
-        Request("POST", f"{CORE}/namespaces/{ns}/persistentvolumeclaims", body=body, content_type="application/json")
-    )
+    s.send(create_request(paths.PVCS, ns, body))
     out.line(f"PVC {ns}/{o.claim_name} created")
+
+
+def check_names(o: DumpOptions, namespace: str) -> None:
+    """Every name that will be part of a URL, checked before the first request (client-go's texts)."""
+    if o.action == "get":
+        if o.create_claim:
+            if not o.claim_name:
+                return  # run_get reports the missing claim name first
+            vm_get_request(namespace, o.vm)  # create_claim's first requests (virtctl adds no prefix)
+            pvc_request(namespace, o.claim_name)
+        with prefixed("error dumping vm memory, "):
+            memorydump_request(namespace, o.vm, o.claim_name)
+    elif o.action == "remove":
+        with prefixed("error removing memory dump association, "):
+            remove_memorydump_request(namespace, o.vm)
+    elif o.action == "download" and o.output and not o.port_forward:
+        vm_get_request(namespace, o.vm)
 
 
 def run_get(o: DumpOptions, s: Any, out: Out) -> None:
@@ -294,7 +174,7 @@ def run_get(o: DumpOptions, s: Any, out: Out) -> None:
 
 
 def run_remove(o: DumpOptions, s: Any, out: Out) -> None:
-    s.send(remove_request(s.namespace, o.vm), error_prefix="error removing memory dump association, ")
+    s.send(remove_memorydump_request(s.namespace, o.vm), error_prefix="error removing memory dump association, ")
     out.line(f"Successfully submitted remove memory dump association of VM {o.vm}")
 
 
@@ -304,7 +184,7 @@ def run_remove(o: DumpOptions, s: Any, out: Out) -> None:
 def wait_for_dump(o: DumpOptions, s: Any, out: Out) -> str:
     deadline = out.clock() + DUMP_TIMEOUT
     while True:
-        vm = s.send(Request("GET", vm_path(s.namespace, o.vm))).json()
+        vm = s.send(vm_get_request(s.namespace, o.vm)).json()
         req = ((vm or {}).get("status") or {}).get("memoryDumpRequest")
         if req is not None:
             if req.get("phase") == "Completed":
@@ -319,7 +199,7 @@ def wait_for_dump(o: DumpOptions, s: Any, out: Out) -> str:
 
 def _get_export(s: Any, ns: str, name: str) -> dict | None:
     try:
-        return s.send(Request("GET", export_path(ns, name))).json()
+        return s.send(export_get_request(ns, name)).json()
     except CLIError as e:
         if _not_found(e):
             return None
@@ -330,16 +210,9 @@ def create_export(s: Any, ns: str, name: str, claim: str, out: Out) -> bool:
     """Create the export and its token secret; False when it already existed (then it is kept)."""
     if _get_export(s, ns, name) is not None:
         return False
-    created = s.send(
-        Request("POST", export_path(ns), body=export_body(name, ns, claim), content_type="application/json")
-    ).json()
+    created = s.send(export_create_request(ns, name, claim)).json()
     try:
-        s.send(
-            Request(
-                "POST", f"{CORE}/namespaces/{ns}/secrets", body=secret_body(created, new_token()),
-                content_type="application/json",
-            )
-        )
+        s.send(secret_create_request(ns, created, new_token()))
     except CLIError as e:
         if not (isinstance(e, ApiError) and e.status == 409):
             raise
@@ -349,7 +222,7 @@ def create_export(s: Any, ns: str, name: str, claim: str, out: Out) -> bool:
 
 def delete_export(s: Any, ns: str, name: str, out: Out) -> None:
     try:
-        s.send(Request("DELETE", export_path(ns, name), body=export_delete_body(), content_type="application/json"))
+        s.send(export_delete_request(ns, name))
     except CLIError as e:
         if _not_found(e):
             out.line(f"VirtualMachineExport '{ns}/{name}' does not exist")
@@ -378,7 +251,7 @@ def wait_for_export(s: Any, ns: str, name: str, out: Out) -> None:
 
 def export_token(s: Any, ns: str, export: dict) -> str:
     ref = (export.get("status") or {}).get("tokenSecretRef") or ""
-    secret = s.send(Request("GET", f"{CORE}/namespaces/{ns}/secrets/{ref}")).json()
+    secret = s.send(secret_get_request(ns, ref)).json()
     data = ((secret or {}).get("data") or {}).get("token", "")
     try:
         return base64.b64decode(data).decode()
@@ -386,23 +259,12 @@ def export_token(s: Any, ns: str, export: dict) -> str:
         return ""
 
 
-def http_get(url: str, cert: str, token: str) -> Any:
-    """GET the export link, verifying the server against the export's published CA (or the system's)."""
-    import ssl
-
-    import urllib3
-
-    from pyvirtctl.kube.session import transport_reason
-
-    ctx = ssl.create_default_context(cadata=cert) if cert.strip() else ssl.create_default_context()
-    pool = urllib3.PoolManager(ssl_context=ctx, retries=False)
-    try:
-        return pool.request(
-            "GET", url, headers={TOKEN_HEADER: token}, preload_content=False, decode_content=False,
-            timeout=urllib3.Timeout(connect=30.0, read=None), redirect=False,
-        )
-    except Exception as exc:
-        raise CLIError(f'Get "{url}": {transport_reason(exc, url)}') from None
+def http_get(s: Any, url: str, cert: str, token: str) -> Any:
+    """GET the export link as a stream, verifying the server against the export's published CA (or the
+    system's), through the session's proxy rule; no deadline (the download may take hours)."""
+    transport = s.transport_for(ca_pem=cert)
+    transport.max_idle = 0  # one download: its connection closes with the answer
+    return transport.request("GET", url, headers=[(TOKEN_HEADER, token)], stream=True, decode=False)
 
 
 _REASONS = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error",
@@ -414,7 +276,7 @@ def copy_body(resp: Any, dest: IO[bytes], decompress: bool, out: Out, progress: 
     if decompress:
         out.line("Decompressing image:")
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if decompress else None
-    for chunk in resp.stream(64 * 1024):
+    for chunk in resp.iter_chunks(64 * 1024):
         progress(len(chunk))
         if inflater is None:
             dest.write(chunk)
@@ -461,7 +323,7 @@ def download_once(s: Any, ns: str, name: str, claim: str, o: DumpOptions, dest: 
             raise CLIError(f"unable to get '{ns}/{name}' VirtualMachineExport")
         url, cert, gz = download_url(export)
         token = export_token(s, ns, export)
-        resp = http_get(url, cert, token)
+        resp = http_get(s, url, cert, token)
         try:
             if resp.status != 200:
                 out.line(f"Bad status: {resp.status} {_REASONS.get(resp.status, resp.reason or '')}".rstrip())
@@ -475,7 +337,7 @@ def download_once(s: Any, ns: str, name: str, claim: str, o: DumpOptions, dest: 
             finally:
                 stop()
         finally:
-            resp.release_conn()
+            resp.close()
         out.line("Download finished successfully")
         return True
     finally:
@@ -555,4 +417,5 @@ def memory_dump_cmd(
         names[0], names[1], claim_name=claim_name, create_claim=create_claim_flag, port_forward=port_forward,
         format=format, local_port=local_port, storage_class=storage_class, access_mode=access_mode, output=output,
     )
+    check_names(o, s.namespace)
     run_memory_dump(o, s, Out())

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
+from pyvirtctl.cmdspec import arbitrary_args
 from pyvirtctl.completion import complete_command_names
-from pyvirtctl.goflags import arbitrary_args, go_command, no_args
+from pyvirtctl.goflags import GoGroup, go_command, no_args
 
 
 @go_command(
@@ -23,6 +24,7 @@ def help_cmd(ctx: typer.Context, command: Annotated[list[str] | None, typer.Argu
 
     root_ctx = ctx.find_root()
     group = root_ctx.command
+    assert isinstance(group, GoGroup)
     words = list(command or [])
     if not words:
         print(helptext.root_help(group), end="")

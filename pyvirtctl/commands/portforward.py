@@ -19,6 +19,8 @@ from pyvirtctl import completion as comp
 from pyvirtctl import log
 from pyvirtctl.errors import CLIError, UsageError
 from pyvirtctl.goflags import go_command, go_quote
+from pyvirtctl.kube.request import Request
+from pyvirtctl.kubevirt.requests import portforward_stream
 
 PF_LONG = (
     "Forward local ports to a virtualmachine or virtualmachineinstance.\n"
@@ -66,10 +68,6 @@ ADDRESS_HELP = "--address=: Set this to the address the local ports should be op
 VM_KINDS = ("vm", "vms", "virtualmachine", "virtualmachines")
 VMI_KINDS = ("vmi", "vmis", "virtualmachineinstance", "virtualmachineinstances")
 
-# Credentials that must never appear on a command line (ps, `ssh -v` prints the ProxyCommand) travel
-# from `ssh`/`scp` to the port-forward child in these environment variables instead.
-SECRET_ENV = {"token": "PYVIRTCTL_PROXY_TOKEN", "username": "PYVIRTCTL_PROXY_USERNAME",
-              "password": "PYVIRTCTL_PROXY_PASSWORD"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,10 +79,6 @@ class Target:
     kind: str  # "vm" or "vmi"
     namespace: str  # "" when not given in the target
     name: str
-
-    @property
-    def resource(self) -> str:
-        return "virtualmachines" if self.kind == "vm" else "virtualmachineinstances"
 
 
 @dataclass(frozen=True)
@@ -154,11 +148,9 @@ def parse_ports(args: list[str]) -> list[ForwardedPort]:
     return [parse_port(a) for a in args]
 
 
-def portforward_path(namespace: str, target: Target, port: int, protocol: str) -> str:
-    from pyvirtctl.kube.paths import SUB
-
-    path = f"{SUB}/namespaces/{namespace}/{target.resource}/{target.name}/portforward/{port}"
-    return f"{path}/{protocol}" if protocol else path
+def portforward_request(namespace: str, target: Target, port: int, protocol: str) -> Request:
+    """The websocket request for one forwarded port (every part checked, see kube/paths.py)."""
+    return portforward_stream(target.kind, namespace, target.name, port, protocol)
 
 
 @dataclass(frozen=True)
@@ -176,6 +168,8 @@ def prepare(args: list[str], fallback_namespace: str, stdio: bool, address: str)
     namespace = target.namespace or fallback_namespace
     if stdio and len(ports) != 1:
         raise CLIError("only one port supported when forwarding to stdout")
+    for port in ports:  # every name, namespace and protocol is checked before a port is opened
+        portforward_request(namespace, target, port.remote, port.protocol)
     return PortForwardOptions(target, namespace, ports, stdio, address)
 
 
@@ -212,15 +206,14 @@ def _args_check(path: str, args: list[str]) -> None:
     """virtctl's custom Args: an error log line, the help on stderr, then `argument validation failed`."""
     if len(args) >= 2:
         return
-    from typer._click.globals import get_current_context
-
     from pyvirtctl import helptext
+    from pyvirtctl.clickcompat import current_context
 
     log.error(
         f"fatal: Number of input parameters is incorrect, portforward requires at least 2 arg(s), received {len(args)}",
         "portforward.go:62",
     )
-    ctx = get_current_context(silent=True)
+    ctx = current_context()
     if ctx is not None:
         sys.stderr.write(helptext.command_help(ctx.command, ctx))
         sys.stderr.flush()
@@ -230,19 +223,20 @@ def _args_check(path: str, args: list[str]) -> None:
 def _apply_secret_env(ctx: typer.Context) -> None:
     """Credentials handed over by `ssh`/`scp` through the environment (never on the ProxyCommand line)."""
     from pyvirtctl.goflags import given
+    from pyvirtctl.kube.flags import credential_env, specs
 
     root = ctx.find_root()
-    for param, env in SECRET_ENV.items():
-        value = os.environ.get(env)
-        if value and not given(ctx, param):
-            root.params[param] = value
+    for spec in specs():
+        value = os.environ.get(credential_env(spec.name)) if spec.credential else None
+        if value and not given(ctx, spec.name):
+            root.params[spec.name] = value
 
 
 def run_port_forward(o: PortForwardOptions, session: object) -> None:
     from pyvirtctl.streams import portforward as pf
 
     def dial(port: ForwardedPort) -> pf.Tunnel:
-        return pf.open_tunnel(session, portforward_path(o.namespace, o.target, port.remote, port.protocol))
+        return pf.open_tunnel(session, portforward_request(o.namespace, o.target, port.remote, port.protocol).path)
 
     if o.stdio:
         pf.forward_stdio(lambda: dial(o.ports[0]))

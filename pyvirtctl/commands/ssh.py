@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import os
 import shlex
-import sys
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import typer
 
 from pyvirtctl import completion as comp
-from pyvirtctl.commands.portforward import SECRET_ENV, Target, parse_target
+from pyvirtctl.commands.portforward import Target, parse_target
 from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, given, go_command
+from pyvirtctl.kube.flags import credential_env, specs
+from pyvirtctl.progname import self_command
 
 
 def default_username() -> str:
@@ -66,28 +67,6 @@ SSH_EXAMPLE = (
     "  {{ProgramName}} ssh --namespace=mynamespace --username=jdoe vmi/testvmi"
 )
 
-# Root flags that select the cluster and how to reach it; passed on to the ProxyCommand when typed.
-# (param name, flag, is_bool). Secrets are handed over through SECRET_ENV instead.
-PASSTHROUGH_FLAGS: list[tuple[str, str, bool]] = [
-    ("kubeconfig", "--kubeconfig", False),
-    ("context", "--context", False),
-    ("cluster", "--cluster", False),
-    ("user", "--user", False),
-    ("server", "--server", False),
-    ("certificate_authority", "--certificate-authority", False),
-    ("client_certificate", "--client-certificate", False),
-    ("client_key", "--client-key", False),
-    ("insecure_skip_tls_verify", "--insecure-skip-tls-verify", True),
-    ("tls_server_name", "--tls-server-name", False),
-    ("proxy_url", "--proxy-url", False),
-    ("as_user", "--as", False),
-    ("as_group", "--as-group", False),
-    ("as_uid", "--as-uid", False),
-    ("request_timeout", "--request-timeout", False),
-    ("disable_compression", "--disable-compression", True),
-]
-
-
 # ---------------------------------------------------------------------------------------------
 # Pure parts
 
@@ -123,39 +102,29 @@ class SSHOptions:
     local_opts: list[str] = field(default_factory=list)
 
 
-def self_command(argv0: str | None = None, executable: str | None = None) -> str:
-    """How to run this program again from a shell: `python -m pyvirtctl` or the script that was run."""
-    argv0 = sys.argv[0] if argv0 is None else argv0
-    executable = sys.executable if executable is None else executable
-    base = os.path.basename(argv0)
-    if base in ("__main__.py", "-m", "-c", "") or argv0.endswith(os.path.join("pyvirtctl", "__main__.py")):
-        return f"{shlex.quote(executable)} -m pyvirtctl"
-    if os.sep in argv0:
-        argv0 = os.path.abspath(argv0)
-    return shlex.quote(argv0)
-
-
 def passthrough_args(params: dict[str, Any], typed: set[str]) -> list[str]:
-    """The connection flags the user typed, spelled `--flag=value` for the child command line."""
+    """The connection flags the user typed (kube/flags.py marks which), spelled `--flag=value` for the
+    child command line; credentials never (they go through `secret_env`)."""
     out: list[str] = []
-    for param, flag, is_bool in PASSTHROUGH_FLAGS:
-        if param not in typed:
+    for spec in specs():
+        if not spec.passthrough or spec.name not in typed:
             continue
-        value = params.get(param)
-        if is_bool:
-            out.append(f"{flag}={'true' if value else 'false'}")
+        value = params.get(spec.name)
+        if spec.type is bool:
+            out.append(f"{spec.long}={'true' if value else 'false'}")
         elif isinstance(value, list):
-            out.extend(f"{flag}={v}" for v in value)
-        elif param in ("kubeconfig", "certificate_authority", "client_certificate", "client_key") and value:
-            out.append(f"{flag}={os.path.abspath(os.path.expanduser(str(value)))}")
+            out.extend(f"{spec.long}={v}" for v in value)
+        elif spec.path and value:
+            out.append(f"{spec.long}={os.path.abspath(os.path.expanduser(str(value)))}")
         else:
-            out.append(f"{flag}={value}")
+            out.append(f"{spec.long}={value}")
     return out
 
 
 def secret_env(params: dict[str, Any], typed: set[str]) -> dict[str, str]:
     """Credential flags for the ProxyCommand child, as environment variables."""
-    return {env: str(params[p]) for p, env in SECRET_ENV.items() if p in typed and params.get(p)}
+    return {credential_env(spec.name): str(params[spec.name]) for spec in specs()
+            if spec.credential and spec.name in typed and params.get(spec.name)}
 
 
 def proxy_command_option(
@@ -205,7 +174,7 @@ def go_exit_error(returncode: int) -> str:
     if returncode >= 0:
         return f"exit status {returncode}"
     sig = -returncode
-    names = {
+    names: dict[int, str] = {
         signal.SIGINT: "interrupt",
         signal.SIGTERM: "terminated",
         signal.SIGKILL: "killed",

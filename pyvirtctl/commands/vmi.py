@@ -1,29 +1,32 @@
-"""reset and soft-reboot: body-less PUTs to VirtualMachineInstance subresources (virtctl.md §2.8-2.9)."""
+"""reset and soft-reboot: body-less PUTs to VirtualMachineInstance subresources (virtctl.md §2.8-2.9).
+
+soft-reboot also takes several names, `-l`, `--all` and `-A` like the other lifecycle verbs (the
+bulk executor); reset stays virtctl's one-VMI command.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from pyvirtctl import log
-from pyvirtctl.completion import complete_vmi_names
+from pyvirtctl.commands.bulk import (
+    DEFAULT_PARALLEL,
+    AllNamespacesOpt,
+    ParallelOpt,
+    SelectorOpt,
+    execute,
+    selection,
+)
+from pyvirtctl.completion import complete_vmi_names, complete_vmi_names_many
+from pyvirtctl.errors import prefixed
 from pyvirtctl.goflags import exact_args, go_command
-from pyvirtctl.kube.paths import vmi_path
-from pyvirtctl.kube.request import Request
+from pyvirtctl.kubevirt import lifecycle
+from pyvirtctl.kubevirt.requests import reset_request
 from pyvirtctl.runtime import IO, session
 
-
-def reset_request(namespace: str, name: str) -> Request:
-    return Request("PUT", vmi_path(namespace, name, "reset"))
-
-
-def soft_reboot_request(namespace: str, name: str) -> Request:
-    return Request("PUT", vmi_path(namespace, name, "softreboot"))
-
-
-def _client(ctx: typer.Context) -> Any:
-    return session(ctx, error_prefix="Cannot obtain KubeVirt client: ")
+CLIENT_ERROR = "Cannot obtain KubeVirt client: "
 
 
 @go_command(
@@ -34,10 +37,13 @@ def _client(ctx: typer.Context) -> Any:
     args=exact_args(1),
 )
 def reset_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument(autocompletion=complete_vmi_names)]) -> None:
-    s = _client(ctx)
+    s = session(ctx, error_prefix=CLIENT_ERROR)
     name = names[0]
-    s.send(reset_request(s.namespace, name), error_prefix=f"Error reseting VirtualMachineInstance {name}: ")
-    log.info("Reset VMI", "reset.go:67")
+    prefix = f"Error reseting VirtualMachineInstance {name}: "
+    with prefixed(prefix):
+        request = reset_request(s.namespace, name)
+    log.info(*lifecycle.RESET_LOG)
+    s.send(request, error_prefix=prefix)
     IO.std().print(f"VMI {name} was scheduled to reset")
 
 
@@ -47,11 +53,16 @@ def reset_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument(aut
     short="Soft reboot a virtual machine instance",
     long="Soft reboot a virtual machine instance",
     example="  # Soft-Reboot a virtualmachineinstance called 'myvmi':\n  {{ProgramName}} soft-reboot myvmi",
-    args=exact_args(1),
 )
-def soft_reboot_cmd(ctx: typer.Context, names: Annotated[list[str], typer.Argument(autocompletion=complete_vmi_names)]) -> None:
-    s = _client(ctx)
-    name = names[0]
-    s.send(soft_reboot_request(s.namespace, name), error_prefix=f"Error soft rebooting VirtualMachineInstance {name}: ")
-    log.info("SoftReboot VMI", "softreboot.go:66")
-    IO.std().print(f"VMI {name} was scheduled to soft-reboot")
+def soft_reboot_cmd(
+    ctx: typer.Context,
+    names: Annotated[list[str] | None, typer.Argument(autocompletion=complete_vmi_names_many)] = None,
+    selector: SelectorOpt = "",
+    all_vmis: Annotated[bool, typer.Option("--all", help="Act on every virtual machine instance in the namespace.")]
+    = False,
+    all_namespaces: AllNamespacesOpt = False,
+    parallel: ParallelOpt = DEFAULT_PARALLEL,
+) -> None:
+    sel = selection(ctx, names or [], selector, all_vmis, all_namespaces)
+    execute(ctx, sel, lifecycle.soft_reboot(), parallel=parallel, client_error_prefix=CLIENT_ERROR)
+

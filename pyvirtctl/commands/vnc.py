@@ -32,8 +32,7 @@ from pyvirtctl import log
 from pyvirtctl.completion import complete_vmi_names
 from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, go_command
-from pyvirtctl.kube.paths import vmi_path
-from pyvirtctl.kube.request import Request
+from pyvirtctl.kubevirt.requests import screenshot_request, vmi_get_request, vnc_stream
 from pyvirtctl.runtime import session
 
 ACCEPT_TIMEOUT = 60.0
@@ -70,21 +69,6 @@ class Viewer:
 
 
 # --------------------------------------------------------------------------- pure parts
-
-
-def vnc_query(preserve_session: bool) -> list[tuple[str, str]]:
-    return [("preserveSession", "true" if preserve_session else "false")]
-
-
-def screenshot_request(namespace: str, name: str, move_cursor: bool) -> Request:
-    return Request(
-        "GET",
-        vmi_path(namespace, name, "vnc/screenshot"),
-        query=[("moveCursor", "true" if move_cursor else "false")],
-        verb="get",
-        resource="virtualmachineinstances",
-        name=name,
-    )
 
 
 def goos() -> str:
@@ -254,10 +238,10 @@ def open_vnc(o: VncOptions, s: Any) -> Any:
     from pyvirtctl.streams.console import NO_GRAPHICS, open_when_ready
     from pyvirtctl.streams.websocket import open_subresource
 
-    path = vmi_path(s.namespace, o.name, "vnc")
     try:
+        stream = vnc_stream(s.namespace, o.name, o.preserve_session)
         return open_when_ready(
-            lambda: open_subresource(s, path, vnc_query(o.preserve_session)), o.timeout, permanent=(NO_GRAPHICS,)
+            lambda: open_subresource(s, stream.path, stream.query), o.timeout, permanent=(NO_GRAPHICS,)
         )
     except CLIError as e:
         raise e.wrap(f"can't access VMI {o.name}: ") from None
@@ -328,7 +312,7 @@ def _accept(lsock: socket.socket, state: _Session, timeout: float | None, conn: 
     lsock.close()  # one client per run
     log.info(f"VNC Client connected in {_go_duration(time.monotonic() - started)}", "vnc.go:212")
     try:
-        vmi = s.send(Request("GET", vmi_path(s.namespace, o.name))).json()
+        vmi = s.send(vmi_get_request(s.namespace, o.name)).json()
         if is_paused(vmi or {}):
             sys.stderr.write(f"\rWarning: {o.name} is paused. Console will be active after unpause.\n")
             sys.stderr.flush()
@@ -350,7 +334,8 @@ def _go_duration(seconds: float) -> str:
 
 def run_screenshot(s: Any, name: str, file: str, move_cursor: bool) -> None:
     try:
-        body = s.send(screenshot_request(s.namespace, name, move_cursor)).body
+        request = screenshot_request(s.namespace, name, move_cursor)
+        body = s.send(request).body
     except CLIError as e:
         raise e.wrap(f"Can't access VMI {name}: ") from None
     if file == "-":
@@ -462,7 +447,7 @@ def screenshot_cmd(
     args: Annotated[list[str], typer.Argument(autocompletion=complete_vmi_names)],
     file: Annotated[
         str, typer.Option("--file", "-f", help="where to store the VNC screenshot in PNG format. User '-' for stdout")
-    ] = ...,
+    ] = ...,  # type: ignore[assignment]  # required: Typer's marker
     move_cursor: Annotated[
         bool,
         typer.Option("--move-cursor", "-m", help="move the cursor to wake up the screen in case of screensavers"),

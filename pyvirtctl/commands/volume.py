@@ -1,5 +1,8 @@
 """addvolume / removevolume: hotplug a DataVolume or PVC into a running VM (virtctl.md §2.11-2.12).
 
+The bodies come from `pyvirtctl.kubevirt.volume`, the requests from `pyvirtctl.kubevirt.requests`;
+every name is checked before the first request.
+
 Both send to the VM's subresource first and fall back to the VMI's on 404 (a standalone VMI), and
 both retry up to 15 times when - and only when - the error text is exactly client-go's 422 sentence.
 """
@@ -9,23 +12,21 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
 from pyvirtctl import completion as comp
 from pyvirtctl.commands.vm import DRY_RUN_HELP, DRY_RUN_LINE
-from pyvirtctl.errors import ApiError, CLIError
+from pyvirtctl.errors import ApiError, CLIError, InputError, prefixed
 from pyvirtctl.goflags import exact_args, go_command
-from pyvirtctl.kube.paths import CDI, CORE, vm_path, vmi_path
 from pyvirtctl.kube.request import Request
+from pyvirtctl.kubevirt.requests import datavolume_request, hotplug_requests, pvc_request
+from pyvirtctl.kubevirt.volume import AddVolumeOptions, add_volume_body, remove_volume_body, volume_source
 from pyvirtctl.runtime import IO, session
 
 MAX_ATTEMPTS = 15
 RETRYABLE = "the server rejected our request due to an error in our request"
-CACHE_MODES = ("none", "writethrough", "writeback")
-MAX_NAME = 63
 
 ADD_EXAMPLE = (
     "\t#Dynamically attach a volume to a running VM giving it a serial number to identify the volume inside the "
@@ -53,79 +54,6 @@ REMOVE_EXAMPLE = (
 PERSIST_HELP = "[deprecated] this flag has no effect and will be removed in a future release"
 
 
-@dataclass(frozen=True)
-class AddVolumeOptions:
-    vmi: str
-    volume_name: str
-    disk_name: str = ""
-    serial: str = ""
-    cache: str = ""
-    disk_type: str = "disk"
-    bus: str = "scsi"
-    dry_run: bool = False
-
-
-def volume_source(source_kind: str, volume_name: str) -> dict:
-    """The hotpluggable volume source for a found DataVolume ("dv") or PVC ("pvc")."""
-    if source_kind == "dv":
-        return {"dataVolume": {"name": volume_name, "hotpluggable": True}}
-    return {"persistentVolumeClaim": {"claimName": volume_name, "hotpluggable": True}}
-
-
-def add_volume_body(o: AddVolumeOptions, source: dict) -> dict:
-    """Validate the disk options in virtctl's order and build AddVolumeOptions (raises CLIError)."""
-    hotplug_name = o.disk_name or o.volume_name
-    if len(hotplug_name) > MAX_NAME:
-        if o.disk_name:
-            raise CLIError(f"Invalid disk name {o.disk_name}, must not exceed 63 characters")
-        raise CLIError(
-            f"Invalid volume name {o.volume_name}, must not exceed 63 characters. "
-            "Use in conjunction with --disk-name to specify a shorter name"
-        )
-    disk: dict[str, Any] = {"name": ""}
-    if o.disk_type == "disk":
-        if o.bus not in ("scsi", "virtio"):
-            raise CLIError(f"Invalid bus type '{o.bus}' for disk. Only 'scsi' and 'virtio' are supported.")
-        disk["disk"] = {"bus": o.bus}
-    elif o.disk_type == "lun":
-        if o.bus != "scsi":
-            raise CLIError(f"Invalid bus type '{o.bus}' for LUN disk. Only 'scsi' bus is supported.")
-        disk["lun"] = {"bus": "scsi"}
-    else:
-        raise CLIError(f"Invalid disk type '{o.disk_type}'. Only LUN and Disk are supported.")
-    disk["serial"] = o.serial or hotplug_name
-    if o.cache:
-        if o.cache not in CACHE_MODES:
-            raise CLIError(f"error adding volume, invalid cache value {o.cache}")
-        disk["cache"] = o.cache
-    body: dict[str, Any] = {"name": hotplug_name, "disk": disk, "volumeSource": source}
-    if o.dry_run:
-        body["dryRun"] = ["All"]
-    return body
-
-
-def remove_volume_body(volume_name: str, dry_run: bool) -> dict:
-    body: dict[str, Any] = {"name": volume_name}
-    if dry_run:
-        body["dryRun"] = ["All"]
-    return body
-
-
-def datavolume_request(namespace: str, name: str) -> Request:
-    return Request("GET", f"{CDI}/namespaces/{namespace}/datavolumes/{name}")
-
-
-def pvc_request(namespace: str, name: str) -> Request:
-    return Request("GET", f"{CORE}/namespaces/{namespace}/persistentvolumeclaims/{name}")
-
-
-def hotplug_requests(namespace: str, vmi: str, action: str, body: dict) -> tuple[Request, Request]:
-    """The VM subresource call and its standalone-VMI fallback."""
-    return Request("PUT", vm_path(namespace, vmi, action), body=body), Request(
-        "PUT", vmi_path(namespace, vmi, action), body=body
-    )
-
-
 def send_with_retry(
     s: Any, requests: tuple[Request, Request], what: str, sleep: Callable[[float], None] = time.sleep
 ) -> None:
@@ -147,25 +75,36 @@ def send_with_retry(
     raise CLIError(f"error {what} volume after {MAX_ATTEMPTS} retries")
 
 
-def find_source(s: Any, namespace: str, volume_name: str) -> dict:
+def source_requests(namespace: str, volume_name: str) -> tuple[Request, Request] | None:
+    """The DataVolume and PVC lookups, or None when the name cannot be either (virtctl then reports
+    that the volume is neither, without a request: client-go refuses the name)."""
+    try:
+        return datavolume_request(namespace, volume_name), pvc_request(namespace, volume_name)
+    except CLIError:
+        return None
+
+
+def find_source(s: Any, lookups: tuple[Request, Request] | None, volume_name: str) -> dict:
     """DataVolume if the GET succeeds for any reason, else PVC, else virtctl's error."""
-    try:
-        s.send(datavolume_request(namespace, volume_name))
-        return volume_source("dv", volume_name)
-    except CLIError:
-        pass
-    try:
-        s.send(pvc_request(namespace, volume_name))
-        return volume_source("pvc", volume_name)
-    except CLIError:
-        pass
+    for kind, request in zip(("dv", "pvc"), lookups or (), strict=False):
+        try:
+            s.send(request)
+            return volume_source(kind, volume_name)
+        except CLIError:
+            pass
     raise CLIError(f"error adding volume, Volume {volume_name} is not a DataVolume or PersistentVolumeClaim")
 
 
 def run_add_volume(o: AddVolumeOptions, s: Any, io: IO) -> None:
     if o.dry_run:
         io.print(DRY_RUN_LINE)
-    source = find_source(s, s.namespace, o.volume_name)
+    lookups = source_requests(s.namespace, o.volume_name)
+    if lookups is None:
+        raise InputError(f"error adding volume, Volume {o.volume_name} is not a DataVolume or PersistentVolumeClaim")
+    add_volume_body(o, {})  # the disk options are checked before any request (the source does not matter)
+    with prefixed("error adding volume, "):
+        hotplug_requests(s.namespace, o.vmi, "addvolume", {})  # so is the VM name
+    source = find_source(s, lookups, o.volume_name)
     body = add_volume_body(o, source)
     send_with_retry(s, hotplug_requests(s.namespace, o.vmi, "addvolume", body), "adding")
     io.print(f"Successfully submitted add volume request to VM {o.vmi} for volume {o.volume_name}")
@@ -175,7 +114,9 @@ def run_remove_volume(vmi: str, volume_name: str, dry_run: bool, s: Any, io: IO)
     if dry_run:
         io.print(DRY_RUN_LINE)
     body = remove_volume_body(volume_name, dry_run)
-    send_with_retry(s, hotplug_requests(s.namespace, vmi, "removevolume", body), "removing")
+    with prefixed("error removing volume, "):
+        requests = hotplug_requests(s.namespace, vmi, "removevolume", body)
+    send_with_retry(s, requests, "removing")
     io.print(f"Successfully submitted remove volume request to VM {vmi} for volume {volume_name}")
 
 

@@ -119,6 +119,8 @@ complete_vm_names = names_at(0, "vm")
 complete_vm_names.__doc__ = "Names of VirtualMachines (first positional), with their printable status."
 complete_vmi_names = names_at(0, "vmi")
 complete_vmi_names.__doc__ = "Names of VirtualMachineInstances (first positional), with their phase."
+complete_vmi_names_many = names_anywhere("vmi")
+complete_vmi_names_many.__doc__ = "Names of VirtualMachineInstances at any position (bulk soft-reboot)."
 
 
 def complete_namespaces(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
@@ -318,6 +320,7 @@ __all__ = [
     "complete_vm_names_many",
     "complete_vm_names",
     "complete_vmi_names",
+    "complete_vmi_names_many",
     "complete_namespaces",
     "complete_contexts",
     "complete_clusters",

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pyvirtctl.clickcompat import command_word, custom_completer
 from pyvirtctl.completion.completers import (
     GLOBAL_FLAG_COMPLETERS,
     SHELLS,
@@ -60,21 +61,21 @@ def _flag_help(param: Any) -> str:
 
 
 def _build_context(root: Any, prog: str, before: list[str]) -> Any:
-    from typer._click.shell_completion import _resolve_context
+    from pyvirtctl.clickcompat import resolve_context
 
-    return _resolve_context(root, {}, prog, list(before))
+    return resolve_context(root, prog, list(before))
 
 
 def _apply_after(ctx: Any, after: list[str], table: dict[str, Any]) -> None:
     """Flags typed after the cursor also select the cluster and namespace."""
-    from pyvirtctl.goflags import _apply, scan
+    from pyvirtctl.goflags import apply_value, scan
 
     if not after:
         return
     res = scan(list(after), table, lenient=True)
     root = ctx.find_root()
     for fd, value in res.seen:
-        _apply(root if fd.owner == "root" else ctx, fd, value)
+        apply_value(root if fd.owner == "root" else ctx, fd, value)
 
 
 def _pending_flag(words: list[str], table: dict[str, Any]) -> Any:
@@ -106,7 +107,7 @@ def _pending_flag(words: list[str], table: dict[str, Any]) -> Any:
 
 def _value_items(ctx: Any, fd: Any, incomplete: str) -> list[tuple[str, str]]:
     param = fd.param
-    custom = getattr(param, "_custom_shell_complete", None)
+    custom = custom_completer(param)
     if custom is not None:
         raw = custom(ctx, param, incomplete)
     elif fd.owner == "root" and param.name in GLOBAL_FLAG_COMPLETERS:
@@ -145,9 +146,11 @@ def _flag_names(ctx: Any, table: dict[str, Any], incomplete: str) -> list[tuple[
     return sorted(out.items())
 
 
-def candidates(root: Any, prog: str, before: list[str], incomplete: str, after: list[str] = ()) -> list[tuple[str, str]]:
+def candidates(root: Any, prog: str, before: list[str], incomplete: str,
+               after: Sequence[str] = ()) -> list[tuple[str, str]]:
     """The (value, description) candidates for `incomplete`, given the words around it."""
-    from pyvirtctl.goflags import GoCommand, flag_table
+    from pyvirtctl.cmdspec import flag_table
+    from pyvirtctl.goflags import GoCommand
 
     ctx = _build_context(root, prog, before)
     cmd = ctx.command
@@ -170,21 +173,22 @@ def candidates(root: Any, prog: str, before: list[str], incomplete: str, after: 
         if incomplete.startswith("-"):
             return _flag_names(ctx, table, incomplete)
     if not isinstance(cmd, GoCommand):
-        if ctx.command is root and not ctx._protected_args:  # no (unknown) command word yet
+        if ctx.command is root and not command_word(ctx):  # no (unknown) command word yet
             return [(n, root.registry[n][1] or "") for n in root.visible_names() if n.startswith(incomplete)]
         return []
     items: list[tuple[str, str]] = []
     # `vnc <TAB>`: cobra subcommands of a runnable command come first
     if not completed_args(ctx):
-        prefix = cmd.name + " "
+        prefix = (cmd.name or "") + " "
         items.extend(
             (n[len(prefix) :], s or "")
             for n, (_, s) in root.registry.items()
             if n.startswith(prefix) and s is not None and n[len(prefix) :].startswith(incomplete)
         )
     for p in cmd.params:
-        if getattr(p, "param_type_name", "") == "argument" and getattr(p, "_custom_shell_complete", None):
-            items.extend(_items(p._custom_shell_complete(ctx, p, incomplete)))
+        complete = custom_completer(p) if getattr(p, "param_type_name", "") == "argument" else None
+        if complete is not None:
+            items.extend(_items(complete(ctx, p, incomplete)))
             break
     else:
         if not items:
@@ -237,7 +241,7 @@ def _complete_words(
 
 def respond(instruction: str, argv0: str, prog: str, registry: dict | None = None) -> int:
     """Answer the `_<PROG>_COMPLETE` environment protocol (`source_<shell>` / `complete_<shell>`)."""
-    from pyvirtctl.cli import complete_var
+    from pyvirtctl.progname import complete_var, executable_name
 
     action, _, shell = instruction.partition("_")
     shell = "powershell" if shell == "pwsh" else shell
@@ -270,14 +274,6 @@ def cobra_complete(words: list[str], prog: str, registry: dict | None = None, de
     sys.stdout.write(_format("cobra", items, incomplete, directive))
     sys.stdout.flush()
     return 0
-
-
-def executable_name(argv0: str) -> str:
-    """The command name the shell sees (the completion scripts register this one)."""
-    base = os.path.basename(argv0)
-    if base in ("__main__.py", "-m", "", "-c") or base.endswith(".py"):
-        return "pyvirtctl"
-    return base
 
 
 def kubectl_complete(argv: list[str] | None = None) -> int:

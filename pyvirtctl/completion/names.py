@@ -9,13 +9,6 @@ from typing import Any
 DEFAULT_TIMEOUT = 1.5  # seconds a TAB may wait for the API server
 DEFAULT_CACHE_TTL = 10.0  # seconds names stay fresh in the cache
 
-# resource kinds -> (API group path, plural)
-_KINDS: dict[str, tuple[str, str]] = {
-    "vm": ("/apis/kubevirt.io/v1", "virtualmachines"),
-    "vmi": ("/apis/kubevirt.io/v1", "virtualmachineinstances"),
-    "vmirs": ("/apis/kubevirt.io/v1", "virtualmachineinstancereplicasets"),
-    "namespace": ("/api/v1", "namespaces"),
-}
 
 
 
@@ -39,17 +32,11 @@ def cache_dir() -> str:
     return os.path.join(base, "pyvirtctl")
 
 
-# flags that select a cluster, a user or a namespace. Secrets (token, password) are deliberately
-# left out: the key must not depend on (or leak a hash of) a credential.
-_KEY_FLAGS = (
-    "kubeconfig context cluster user namespace server as_user as_group as_uid username "
-    "certificate_authority client_certificate tls_server_name proxy_url insecure_skip_tls_verify"
-).split()
-
-
 def _cache_key(params: dict[str, Any], kind: str, namespace: str) -> str:
     import hashlib
     import json
+
+    from pyvirtctl.kube.flags import specs
 
     files = [params.get("kubeconfig") or ""] if params.get("kubeconfig") else (
         (os.environ.get("KUBECONFIG") or os.path.join(os.path.expanduser("~"), ".kube", "config")).split(os.pathsep)
@@ -64,7 +51,9 @@ def _cache_key(params: dict[str, Any], kind: str, namespace: str) -> str:
     material = {
         "kind": kind,
         "namespace": namespace,
-        "flags": {k: params.get(k) for k in _KEY_FLAGS if params.get(k)},
+        # the flags that select a cluster, a user or a namespace (kube/flags.py); never a secret: the
+        # key must not depend on (or leak a hash of) a credential
+        "flags": {s.name: params.get(s.name) for s in specs() if s.cache_key and params.get(s.name)},
         "files": stamps,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:32]
@@ -149,39 +138,10 @@ _ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 
 def _fetch(cfg: Any, path: str) -> bytes:
-    """One GET with the session's TLS and auth settings; raises on any failure or non-200."""
-    if not cfg.proxy_for(cfg.server):
-        return _fetch_direct(cfg, path)
-    import http.client
-    from urllib.parse import urlsplit
+    """One GET through the connection layer's transport (TLS, proxy rule, auth); raises on any failure."""
+    from pyvirtctl.kube.transport import Transport
 
-    url = urlsplit(cfg.server)
-    host = url.hostname or "localhost"
-    tls = url.scheme == "https"
-    port = url.port or (443 if tls else 80)
-    timeout = _timeout()
-    proxy = cfg.proxy_for(cfg.server)
-    ctx = cfg.ssl_context() if tls else None
-    sni = cfg.tls_server_name or host
-    conn: http.client.HTTPConnection
-    if tls:
-
-        class _TLS(http.client.HTTPSConnection):
-            def connect(self) -> None:  # our SNI/verification name (client-go's tls-server-name)
-                http.client.HTTPConnection.connect(self)
-                self.sock = ctx.wrap_socket(self.sock, server_hostname=sni)  # type: ignore[union-attr]
-
-        conn_cls: Any = _TLS
-    else:
-        conn_cls = http.client.HTTPConnection
-    if proxy:
-        p = urlsplit(proxy)
-        if p.scheme not in ("http", "https") or not p.hostname:
-            raise OSError("unsupported proxy for completion")
-        conn = conn_cls(p.hostname, p.port or 80, timeout=timeout)
-        conn.set_tunnel(host, port)
-    else:
-        conn = conn_cls(host, port, timeout=timeout)
+    transport = Transport.for_config(cfg)
     headers = [
         # a Table answers with names and the status column only; plain JSON is the fallback
         ("Accept", _ACCEPT),
@@ -189,56 +149,21 @@ def _fetch(cfg: Any, path: str) -> bytes:
         *cfg.auth_header_items(),  # Impersonate-Group may repeat: one header line each
     ]
     try:
-        conn.putrequest("GET", cfg.host_path_prefix() + path, skip_accept_encoding=True)
-        for k, v in headers:
-            conn.putheader(k, v)
-        conn.endheaders()
-        resp = conn.getresponse()
-        body = resp.read()
+        resp = transport.request("GET", cfg.server.rstrip("/") + path, headers=headers, timeout=_timeout())
     finally:
-        conn.close()
+        transport.close()
     if resp.status != 200:
         raise OSError(f"HTTP {resp.status}")
-    return body
-
-
-def _fetch_direct(cfg: Any, path: str) -> bytes:
-    """The GET on the connection layer's small socket client (no http.client/email import: ~20 ms)."""
-    from urllib.parse import urlsplit
-
-    from pyvirtctl.kube.direct import DirectPool
-
-    tls = urlsplit(cfg.server).scheme == "https"
-    pool = DirectPool(cfg.server, cfg.ssl_context() if tls else None, cfg.tls_server_name or None, maxsize=1)
-    headers = [("Accept", _ACCEPT), ("User-Agent", "pyvirtctl-completion"), *cfg.auth_header_items()]
-    timeout = _timeout()
-    try:
-        resp = pool.request("GET", cfg.server.rstrip("/") + path, None, headers, timeout, timeout)
-    finally:
-        pool.clear()
-    if resp.status != 200:
-        raise OSError(f"HTTP {resp.status}")
-    return resp.data
+    return resp.body
 
 
 def _fetch_names(params: dict[str, Any], kind: str) -> list[tuple[str, str]]:
+    from pyvirtctl.kube import paths
     from pyvirtctl.kube.config import GlobalFlags, load_config
 
     cfg = load_config(GlobalFlags.from_params(params))
-    group, plural = _KINDS[kind]
-    from urllib.parse import quote
-
-    if kind == "namespace":
-        path = f"{group}/{plural}"
-    else:
-        path = f"{group}/namespaces/{quote(cfg.namespace, safe='')}/{plural}"
-    return parse_list(_fetch(cfg, path), kind)
-
-
-def _resolve_namespace(params: dict[str, Any]) -> str:
-    from pyvirtctl.kube.config import GlobalFlags, resolve_namespace
-
-    return resolve_namespace(GlobalFlags.from_params(params))
+    ref = paths.collection(paths.BY_KIND[kind], None if kind == "namespace" else cfg.namespace)
+    return parse_list(_fetch(cfg, ref.path), kind)
 
 
 def list_names(params: dict[str, Any], kind: str, namespace: str | None = None) -> list[tuple[str, str]]:

@@ -1,468 +1,52 @@
-"""kubeconfig -> ClusterConfig, following kubectl/client-go's clientcmd rules exactly.
+"""kubeconfig + flags -> ClusterConfig, following kubectl/client-go's clientcmd rules exactly.
 
 Order of sources (clientcmd's deferred loading client config):
 
-1. `--kubeconfig FILE` (must exist), else every file of `$KUBECONFIG` (':'-separated, missing files
-   skipped), else `~/.kube/config`. Several files are merged: for clusters, contexts and users the
-   first file that defines a name wins (entries are never merged field by field), and the first
-   file that sets `current-context` wins. Relative paths inside a file are relative to that file.
-2. The command-line overrides (`--context`, `--cluster`, `--user`, `-s`, `--token`, TLS flags, ...)
-   are laid over the chosen context, cluster and user.
+1. The kubeconfig files (`kubeconfig.py`: which files, typed reading, merging): `--kubeconfig FILE`
+   (must exist), else every file of `$KUBECONFIG`, else `~/.kube/config`; the first file that
+   defines a name, and the first that sets `current-context`, wins.
+2. The command-line overrides (`flags.py`: `--context`, `--cluster`, `--user`, `-s`, `--token`,
+   TLS flags, ...) are laid over the chosen context, cluster and user; the result is validated
+   with client-go's `invalid configuration: ...` messages.
 3. If the result is exactly client-go's legacy default (no kubeconfig, no overrides) and the process
-   runs in a pod (`KUBERNETES_SERVICE_HOST`/`_PORT` + a service-account token), the in-cluster
-   config is used. Otherwise the default server is `http://localhost:8080` (or `$KUBERNETES_MASTER`).
+   runs in a pod, the in-cluster config is used (`incluster.py`). Otherwise the default server is
+   `http://localhost:8080` (or `$KUBERNETES_MASTER`).
 
-Nothing here touches the network. Only PyYAML is imported (lazily); credentials that need code
-(exec plugins, auth-provider/OIDC) are delegated to `credentials.py`, which imports the
-`kubernetes` package only when such a user is actually selected.
+Nothing here touches the network and no YAML library is needed for plain kubeconfigs; credentials
+that need code (exec plugins, auth-provider/OIDC) are delegated to `credentials.py`, which imports
+the `kubernetes` package only when such a user is actually selected.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote, unquote, urlsplit
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from pyvirtctl.errors import ConfigError
+from pyvirtctl.kube import incluster
+from pyvirtctl.kube.flags import GlobalFlags, parse_request_timeout, strip_namespace_prefix
+
+# moved to flags.py and kubeconfig.py; re-exported for the modules that import them from here
+from pyvirtctl.kube.flags import format_go_duration as format_go_duration
+from pyvirtctl.kube.flags import parse_go_duration as parse_go_duration
+from pyvirtctl.kube.incluster import SERVICE_ACCOUNT_DIR
+from pyvirtctl.kube.kubeconfig import RawKubeconfig, load_raw
+from pyvirtctl.kube.kubeconfig import kubeconfig_names as kubeconfig_names
+from pyvirtctl.kube.kubeconfig import os_error_text as _os_error_text
+from pyvirtctl.kube.proxy import parse_proxy_url, proxy_from_environment
 
 if TYPE_CHECKING:
     import ssl
 
-SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 LEGACY_DEFAULT_SERVER = "http://localhost:8080"
-
-_TIMEOUT_ERROR = (
-    "Invalid timeout value. Timeout must be a single integer in seconds, or an integer followed by a "
-    "corresponding time unit (e.g. 1s | 2m | 3h)"
-)
-
-
-# --------------------------------------------------------------------------- global flags
-
-
-@dataclass
-class GlobalFlags:
-    """The root command's connection flags, with the values as the user typed them."""
-
-    kubeconfig: str = ""
-    context: str = ""
-    cluster: str = ""
-    user: str = ""
-    namespace: str = ""
-    server: str = ""
-    token: str = field(default="", repr=False)
-    certificate_authority: str = ""
-    client_certificate: str = ""
-    client_key: str = ""
-    insecure_skip_tls_verify: bool = False
-    tls_server_name: str = ""
-    proxy_url: str = ""
-    request_timeout: str = "0"
-    as_user: str = ""
-    as_group: list[str] = field(default_factory=list)
-    as_uid: str = ""
-    username: str = ""
-    password: str = field(default="", repr=False)
-    disable_compression: bool = False
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> GlobalFlags:
-        """Build from a mapping keyed by field name; missing keys and None keep the default."""
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            value = params.get(f.name)
-            if value is None:
-                continue
-            if f.name == "as_group":
-                value = [value] if isinstance(value, str) else list(value)
-            elif f.type in ("bool", bool):
-                value = bool(value)
-            else:
-                value = str(value)
-            kwargs[f.name] = value
-        return cls(**kwargs)
-
-
-_NS_PREFIX = re.compile(r"^(?:namespaces|namespace|ns)/(?=.)", re.IGNORECASE)
-
-
-def strip_namespace_prefix(ns: str) -> str:
-    """kubectl's `-n` normalisation: drop a leading `ns/`, `namespace/` or `namespaces/` if a name follows."""
-    return _NS_PREFIX.sub("", ns, count=1)
-
-
-# --------------------------------------------------------------------------- Go durations
-
-_DURATION_UNITS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "\u00b5s": 1e-6,  # micro sign
-    "\u03bcs": 1e-6,  # Greek mu
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-_DURATION_PART = re.compile(r"(\d*)(?:\.(\d*))?([^\d.]*)")
-
-
-def parse_go_duration(text: str) -> float:
-    """Go's time.ParseDuration, in seconds. Raises ValueError with Go's message."""
-    orig = text
-    if text in ("0", "+0", "-0"):
-        return 0.0
-    sign = 1.0
-    if text[:1] in "+-" and text:
-        sign = -1.0 if text[0] == "-" else 1.0
-        text = text[1:]
-    if not text:
-        raise ValueError(f'time: invalid duration "{orig}"')
-    total = 0.0
-    pos = 0
-    while pos < len(text):
-        m = _DURATION_PART.match(text, pos)
-        assert m is not None
-        whole, frac, unit = m.group(1), m.group(2), m.group(3)
-        if not whole and not frac:
-            raise ValueError(f'time: invalid duration "{orig}"')
-        if frac is not None and not whole and not frac:
-            raise ValueError(f'time: invalid duration "{orig}"')
-        if not unit:
-            raise ValueError(f'time: missing unit in duration "{orig}"')
-        # the unit runs until the next digit or dot
-        if unit not in _DURATION_UNITS:
-            raise ValueError(f'time: unknown unit "{unit}" in duration "{orig}"')
-        value = float(f"{whole or '0'}.{frac or '0'}")
-        total += value * _DURATION_UNITS[unit]
-        pos = m.end()
-    return sign * total
-
-
-def format_go_duration(seconds: float) -> str:
-    """Go's time.Duration.String(), e.g. 5 -> `5s`, 90 -> `1m30s`, 0.5 -> `500ms`, 3600 -> `1h0m0s`."""
-    ns = round(seconds * 1e9)
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    ns = abs(ns)
-    if ns < 1_000_000_000:
-        for unit, size in (("ms", 1_000_000), ("\u00b5s", 1_000), ("ns", 1)):
-            if ns >= size:
-                return sign + _trim_fraction(ns, size) + unit
-    hours, rest = divmod(ns, 3600 * 10**9)
-    minutes, rest = divmod(rest, 60 * 10**9)
-    secs = _trim_fraction(rest, 10**9) + "s"
-    if hours:
-        return f"{sign}{hours}h{minutes}m{secs}"
-    if minutes:
-        return f"{sign}{minutes}m{secs}"
-    return sign + secs
-
-
-def _trim_fraction(value: int, unit: int) -> str:
-    whole, frac = divmod(value, unit)
-    if not frac:
-        return str(whole)
-    digits = len(str(unit)) - 1
-    return f"{whole}.{str(frac).rjust(digits, '0').rstrip('0')}"
-
-
-def parse_request_timeout(text: str) -> float | None:
-    """clientcmd.ParseTimeout: a bare non-negative integer is seconds, else a Go duration; 0 = none."""
-    text = text.strip() if text else "0"
-    seconds: float
-    if re.fullmatch(r"[+]?\d+", text):
-        seconds = float(int(text))
-    else:
-        try:
-            seconds = parse_go_duration(text)
-        except ValueError:
-            raise ConfigError(_TIMEOUT_ERROR) from None
-    return seconds if seconds > 0 else None
-
-
-# --------------------------------------------------------------------------- kubeconfig files
-
-
-@dataclass
-class RawKubeconfig:
-    """The merged kubeconfig: name -> entry dicts (paths already absolute) and current-context."""
-
-    clusters: dict[str, dict[str, Any]] = field(default_factory=dict)
-    contexts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    users: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
-    current_context: str = ""
-    files: list[str] = field(default_factory=list)
-
-    def is_empty(self) -> bool:
-        return not (self.clusters or self.contexts or self.users or self.current_context)
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if env is None else env
-
-
-def kubeconfig_files(flags: GlobalFlags, env: Mapping[str, str] | None = None) -> tuple[list[str], bool]:
-    """The files to read, in precedence order, and whether they came from --kubeconfig."""
-    env = _env(env)
-    if flags.kubeconfig:
-        return [flags.kubeconfig], True
-    value = env.get("KUBECONFIG", "")
-    if value:
-        seen: list[str] = []
-        for part in value.split(os.pathsep):
-            if part and part not in seen:
-                seen.append(part)
-        return seen, False
-    home = env.get("HOME") or os.path.expanduser("~")
-    return [os.path.join(home, ".kube", "config")], False
-
-
-def _decode_b64(value: Any, path: str) -> bytes:
-    text = str(value)
-    try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        pos = next((i for i, ch in enumerate(text) if not (ch.isalnum() or ch in "+/=")), len(text))
-        raise ConfigError(
-            f'error loading config file "{path}": illegal base64 data at input byte {pos}'
-        ) from None
-
-
-_CLUSTER_FILE_KEYS = ("certificate-authority",)
-_USER_FILE_KEYS = ("client-certificate", "client-key", "tokenFile")
-_DATA_KEYS = ("certificate-authority-data", "client-certificate-data", "client-key-data")
-
-
-def _named_entries(
-    doc: dict[str, Any], section: str, key: str, path: str
-) -> list[tuple[str, dict[str, Any]]]:
-    items = doc.get(section) or []
-    if not isinstance(items, list):
-        raise ConfigError(f'error loading config file "{path}": {section} must be a list')
-    out = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise ConfigError(f'error loading config file "{path}": bad entry in {section}')
-        name = str(item.get("name") or "")
-        body = item.get(key) or {}
-        if not isinstance(body, dict):
-            raise ConfigError(f'error loading config file "{path}": bad {key} entry "{name}" in {section}')
-        out.append((name, dict(body)))
-    return out
-
-
-def _resolve(base: str, value: Any) -> str:
-    text = str(value or "")
-    if not text or os.path.isabs(text):
-        return text
-    return os.path.join(base, text)
-
-
-def _parse_yaml(data: bytes, path: str) -> Any:
-    """The kubeconfig document: the fast reader for plain block YAML, PyYAML for everything else."""
-    if not data.strip():
-        return {}
-    from pyvirtctl.kube import miniyaml  # noqa: PLC0415
-
-    try:
-        return miniyaml.load(data.decode("ascii"))
-    except (UnicodeDecodeError, miniyaml.Unsupported):
-        pass
-    import yaml  # noqa: PLC0415 - only for kubeconfigs outside the fast reader's subset
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        return yaml.load(data, Loader=loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        detail = str(exc).replace("\n", " ")
-        raise ConfigError(f'error loading config file "{path}": {detail}') from None
-
-
-def load_kubeconfig_file(path: str) -> RawKubeconfig:
-    """Read one kubeconfig file; relative paths in it are made absolute against its directory."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise ConfigError(
-            f'error loading config file "{path}": {_os_error_text("open", path, exc)}'
-        ) from None
-    doc = _parse_yaml(data, path)
-    if doc is None:
-        doc = {}
-    if not isinstance(doc, dict):
-        raise ConfigError(f'error loading config file "{path}": not a kubeconfig (expected a mapping)')
-    base = os.path.dirname(os.path.abspath(path))
-    raw = RawKubeconfig(files=[path], current_context=str(doc.get("current-context") or ""))
-    for name, cluster in _named_entries(doc, "clusters", "cluster", path):
-        for key in _CLUSTER_FILE_KEYS:
-            if key in cluster:
-                cluster[key] = _resolve(base, cluster[key])
-        if cluster.get("certificate-authority-data"):
-            cluster["certificate-authority-data"] = _decode_b64(cluster["certificate-authority-data"], path)
-        raw.clusters.setdefault(name, cluster)
-    for name, user in _named_entries(doc, "users", "user", path):
-        for key in _USER_FILE_KEYS:
-            if key in user:
-                user[key] = _resolve(base, user[key])
-        for key in ("client-certificate-data", "client-key-data"):
-            if user.get(key):
-                user[key] = _decode_b64(user[key], path)
-        exec_cfg = user.get("exec")
-        if isinstance(exec_cfg, dict):
-            command = str(exec_cfg.get("command") or "")
-            if command and not os.path.isabs(command) and os.sep in command:
-                exec_cfg["command"] = os.path.join(base, command)
-            exec_cfg.setdefault("_base", base)
-        raw.users.setdefault(name, user)
-    for name, ctx in _named_entries(doc, "contexts", "context", path):
-        raw.contexts.setdefault(name, ctx)
-    return raw
-
-
-def _os_error_text(op: str, path: str, exc: OSError) -> str:
-    """Go's *PathError text: `open /x: no such file or directory`."""
-    reason = (exc.strerror or str(exc)).lower()
-    return f"{op} {path}: {reason}"
-
-
-def load_raw(flags: GlobalFlags, env: Mapping[str, str] | None = None) -> RawKubeconfig:
-    """Read and merge the kubeconfig files (clientcmd's ClientConfigLoadingRules.Load)."""
-    files, explicit = kubeconfig_files(flags, env)
-    if explicit and not os.path.exists(files[0]):
-        raise ConfigError(f"stat {files[0]}: no such file or directory")
-    merged = RawKubeconfig()
-    for path in files:
-        if not explicit and not os.path.exists(path):
-            continue
-        one = load_kubeconfig_file(path)
-        merged.files.append(path)
-        for section in ("clusters", "contexts", "users"):
-            target = getattr(merged, section)
-            for name, entry in getattr(one, section).items():
-                target.setdefault(name, entry)  # the first file that defines a name wins
-        if not merged.current_context:
-            merged.current_context = one.current_context  # ... and the first current-context too
-    return merged
-
-
-def kubeconfig_names(flags: GlobalFlags, kind: Literal["contexts", "clusters", "users"]) -> list[str]:
-    """Names of the merged kubeconfig's contexts, clusters or users (for completion); [] on errors."""
-    try:
-        raw = load_raw(flags)
-    except ConfigError:
-        return []
-    return sorted(getattr(raw, kind))
-
-
-# --------------------------------------------------------------------------- proxies
-
-
-def parse_proxy_url(value: str) -> tuple[str, str, int, str, str]:
-    """(scheme, host, port, username, password) of a proxy URL; ValueError with client-go's reason."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https", "socks5"):
-        raise ValueError(f'unsupported scheme "{parts.scheme}", must be http, https, or socks5')
-    host = parts.hostname or ""
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f'invalid port in proxy url "{value}"') from None
-    if not host:
-        raise ValueError(f'host is required in proxy url "{value}"')
-    default_port = {"http": 80, "https": 443, "socks5": 1080}[parts.scheme]
-    return (
-        parts.scheme,
-        host,
-        port or default_port,
-        unquote(parts.username or ""),
-        unquote(parts.password or ""),
-    )
-
-
-def _env_get(env: Mapping[str, str], name: str) -> str:
-    return env.get(name.upper()) or env.get(name.lower()) or ""
-
-
-def proxy_from_environment(url: str, env: Mapping[str, str] | None = None) -> str | None:
-    """Go's http.ProxyFromEnvironment for `url`: HTTPS_PROXY for https, HTTP_PROXY for http.
-
-    localhost and loopback addresses are never proxied; NO_PROXY lists hosts, domains (`.x.org`,
-    `x.org`, `*.x.org`), IPs and CIDRs, each optionally with `:port`; `*` disables proxies.
-    """
-    env = _env(env)
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
-    secure = parts.scheme in ("https", "wss")
-    proxy = _env_get(env, "https_proxy" if secure else "http_proxy")
-    if not proxy or not host:
-        return None
-    if host == "localhost" or _is_loopback(host):
-        return None
-    if _no_proxy_match(host, port, _env_get(env, "no_proxy")):
-        return None
-    parsed = urlsplit(proxy)
-    if parsed.scheme not in ("http", "https", "socks5", "socks5h") or not parsed.hostname:
-        proxy = "http://" + proxy  # Go: a proxy without a scheme is an http proxy
-    return proxy
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress  # noqa: PLC0415
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _no_proxy_match(host: str, port: int, no_proxy: str) -> bool:
-    import ipaddress  # noqa: PLC0415
-
-    ip = None
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    for entry in (e.strip().lower() for e in no_proxy.split(",")):
-        if not entry:
-            continue
-        if entry == "*":
-            return True
-        if "/" in entry:
-            try:
-                if ip is not None and ip in ipaddress.ip_network(entry, strict=False):
-                    return True
-            except ValueError:
-                pass
-            continue
-        entry_host, entry_port = entry, 0
-        m = re.fullmatch(r"(.*):(\d+)", entry)
-        if m and not entry.count(":") > 1:
-            entry_host, entry_port = m.group(1), int(m.group(2))
-        if entry_port and entry_port != port:
-            continue
-        try:
-            entry_ip = ipaddress.ip_address(entry_host.strip("[]"))
-        except ValueError:
-            entry_ip = None
-        if entry_ip is not None:
-            if entry_ip == ip:
-                return True
-            continue
-        if entry_host.startswith("*."):
-            entry_host = entry_host[1:]
-        bare = entry_host.lstrip(".")
-        if host == bare or host.endswith("." + bare):
-            return True
-    return False
 
 
 # --------------------------------------------------------------------------- the resolved config
@@ -586,36 +170,17 @@ class ClusterConfig:
         return None
 
     def ssl_context(self) -> ssl.SSLContext | None:
-        """The TLS settings of client-go's transport: CA or system roots, client cert, insecure."""
-        import ssl  # noqa: PLC0415
-
+        """The TLS settings of client-go's transport: CA or system roots, client cert, insecure (tls.py)."""
         if not self.is_tls:
             return None
         if self.insecure and self.has_ca:
             raise ConfigError("specifying a root certificates file with the insecure flag is not allowed")
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        if self.insecure:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        elif self.has_ca:
-            data = self.ca_data or _read_file(self.ca_file, "certificate-authority")
-            try:
-                ctx.load_verify_locations(cadata=_pem_text(data))
-            except (ssl.SSLError, ValueError):
-                raise ConfigError(
-                    "unable to load root certificates: unable to parse bytes as PEM block"
-                ) from None
-        else:
-            ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
-        material = self.client_cert_material()
-        if material is not None:
-            load_cert_chain_from_memory(ctx, *material)
-        return ctx
+        from pyvirtctl.kube.tls import client_context  # noqa: PLC0415
 
-    def host_path_prefix(self) -> str:
-        """Any path already in the server URL (Rancher-style proxies), without a trailing slash."""
-        return urlsplit(self.server).path.rstrip("/")
+        ca = None
+        if self.has_ca and not self.insecure:
+            ca = self.ca_data or _read_file(self.ca_file, "certificate-authority")
+        return client_context(ca_pem=ca, insecure=self.insecure, client_cert=self.client_cert_material())
 
 
 def _header_key_escape(key: str) -> str:
@@ -632,66 +197,11 @@ def _read_file(path: str, what: str) -> bytes:
         raise ConfigError(f"unable to read {what} {path}: {_os_error_text('open', path, exc)}") from None
 
 
-def _pem_text(data: bytes) -> str:
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        raise ConfigError("unable to load root certificates: unable to parse bytes as PEM block") from None
-    if "-----BEGIN" not in text:
-        raise ConfigError("unable to load root certificates: unable to parse bytes as PEM block")
-    return text
-
-
-def load_cert_chain_from_memory(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
-    """ssl needs files: write the PEMs to a private temporary directory, load, delete at once."""
-    import ssl  # noqa: PLC0415
-    import tempfile  # noqa: PLC0415
-
-    if b"-----BEGIN" not in cert:
-        raise ConfigError("tls: failed to find any PEM data in certificate input")
-    if b"-----BEGIN" not in key:
-        raise ConfigError("tls: failed to find any PEM data in key input")
-    with tempfile.TemporaryDirectory(prefix="pyvirtctl-") as tmp:
-        cert_path = os.path.join(tmp, "client.crt")
-        key_path = os.path.join(tmp, "client.key")
-        for path, data in ((cert_path, cert), (key_path, key)):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-        try:
-            ctx.load_cert_chain(cert_path, key_path)
-        except ssl.SSLError as exc:
-            if "KEY_VALUES_MISMATCH" in str(exc) or "key values mismatch" in str(exc):
-                raise ConfigError("tls: private key does not match public key") from None
-            raise ConfigError(f"tls: failed to load client certificate: {exc.reason or exc}") from None
-
-
 # --------------------------------------------------------------------------- resolution
 
 
 def _default_server(env: Mapping[str, str]) -> str:
     return env.get("KUBERNETES_MASTER") or LEGACY_DEFAULT_SERVER
-
-
-def _in_cluster_possible(env: Mapping[str, str], sa_dir: str) -> bool:
-    return (
-        bool(env.get("KUBERNETES_SERVICE_HOST"))
-        and bool(env.get("KUBERNETES_SERVICE_PORT"))
-        and os.path.isfile(os.path.join(sa_dir, "token"))
-    )
-
-
-def _in_cluster_namespace(env: Mapping[str, str], sa_dir: str) -> str:
-    if env.get("POD_NAMESPACE"):
-        return env["POD_NAMESPACE"]
-    try:
-        with open(os.path.join(sa_dir, "namespace"), encoding="utf-8") as fh:
-            ns = fh.read().strip()
-        if ns:
-            return ns
-    except OSError:
-        pass
-    return "default"
 
 
 class _Resolver:
@@ -979,13 +489,13 @@ def load_config(
     if (cfg.token or cfg.token_file) and (cfg.username or cfg.password):
         raise ConfigError("username/password or bearer token may be set, but not both")
 
-    if _is_legacy_default(cfg, env) and _in_cluster_possible(env, serviceaccount_dir):
-        return _in_cluster_config(cfg, flags, env, serviceaccount_dir)
-    if not explicit and _in_cluster_possible(env, serviceaccount_dir):
+    if _is_legacy_default(cfg, env) and incluster.possible(env, serviceaccount_dir):
+        return _in_cluster_config(cfg, env, serviceaccount_dir)
+    if not explicit and incluster.possible(env, serviceaccount_dir):
         # clientcmd: in a pod, a namespace not set explicitly by the kubeconfig comes from the pod
         ctx_ns = str(raw.contexts.get(res.context_name()[0], {}).get("namespace") or "")
         if not ctx_ns:
-            cfg.namespace = _in_cluster_namespace(env, serviceaccount_dir)
+            cfg.namespace = incluster.namespace(env, serviceaccount_dir)
     _ = ctx
     return cfg
 
@@ -1036,24 +546,18 @@ def _is_legacy_default(cfg: ClusterConfig, env: Mapping[str, str]) -> bool:
     )
 
 
-def _in_cluster_config(
-    base: ClusterConfig, flags: GlobalFlags, env: Mapping[str, str], sa_dir: str
-) -> ClusterConfig:
-    host, port = env["KUBERNETES_SERVICE_HOST"], env["KUBERNETES_SERVICE_PORT"]
-    hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    token_path = os.path.join(sa_dir, "token")
+def _in_cluster_config(base: ClusterConfig, env: Mapping[str, str], sa_dir: str) -> ClusterConfig:
+    where = incluster.settings(env, sa_dir)
     cfg = ClusterConfig(
-        server=f"https://{hostport}",
-        namespace=base.namespace if base.namespace_explicit else _in_cluster_namespace(env, sa_dir),
+        server=where.server,
+        namespace=base.namespace if base.namespace_explicit else incluster.namespace(env, sa_dir),
         namespace_explicit=base.namespace_explicit,
-        token_file=token_path,
+        token_file=where.token_file,
+        ca_file=where.ca_file,
         in_cluster=True,
         env=base.env,
     )
-    cfg._loaded_file_token = _read_token_file(token_path)
-    ca_path = os.path.join(sa_dir, "ca.crt")
-    if os.path.isfile(ca_path):
-        cfg.ca_file = ca_path
+    cfg._loaded_file_token = _read_token_file(where.token_file)
     return cfg
 
 
@@ -1070,6 +574,6 @@ def resolve_namespace(
     ns = str(raw.contexts.get(ctx_name, {}).get("namespace") or "")
     if ns:
         return ns
-    if _in_cluster_possible(env, serviceaccount_dir):
-        return _in_cluster_namespace(env, serviceaccount_dir)
+    if incluster.possible(env, serviceaccount_dir):
+        return incluster.namespace(env, serviceaccount_dir)
     return "default"

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pyvirtctl.errors import ConfigError
 
-if TYPE_CHECKING:
-    from pyvirtctl.kube.config import ClusterConfig
+
+class PluginConfig(Protocol):
+    """What the credential plugins need of a ClusterConfig (kube/config.py, which imports this module)."""
+
+    server: str
+    exec_config: dict[str, Any] | None
+    auth_provider: dict[str, Any] | None
 
 _EXEC_EXTENSION = "client.authentication.k8s.io/exec"
 
@@ -22,7 +27,7 @@ _EXEC_EXTENSION = "client.authentication.k8s.io/exec"
 class PluginCredentials:
     """Runs the exec plugin / auth-provider of the selected user on demand and caches the result."""
 
-    def __init__(self, config: ClusterConfig) -> None:
+    def __init__(self, config: PluginConfig) -> None:
         self.config = config
         self._status: dict[str, Any] | None = None
         self._expiry: _dt.datetime | None = None
@@ -80,7 +85,7 @@ class PluginCredentials:
             raise ConfigError(f"getting credentials: exec: executable {command} not found{extra}") from None
         except PermissionError as exc:
             raise ConfigError(
-                f"getting credentials: exec: fork/exec {command}: {exc.strerror.lower()}"
+                f"getting credentials: exec: fork/exec {command}: {(exc.strerror or str(exc)).lower()}"
             ) from None
         except Exception as exc:  # the package raises ConfigException with its own text
             text = " ".join(str(exc).split())

@@ -8,11 +8,17 @@ quoted one-line scalars, `{}` and `[]`. `load` parses exactly that part and retu
 flow collections, comments after values, non-ASCII text, scalars PyYAML would read as floats,
 dates or non-decimal ints — it raises `Unsupported`, and the caller falls back to PyYAML.
 `tests/unit/test_miniyaml.py` checks the equivalence on generated documents.
+
+The structure it reads is the same for every YAML 1.1 parser; only what a plain scalar *means*
+differs (PyYAML: `y` is a string and `1:20` is 80; go-yaml: `y` is true and `1:20` a string).
+`load(text, plain=...)` swaps PyYAML's typing for another resolver (`goyaml.resolve_plain`); with
+one given, keys must come out as strings (anything else is handed to the full parser).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 
@@ -43,11 +49,19 @@ _ESCAPES = {"\\": "\\", '"': '"', "/": "/", "n": "\n", "t": "\t", "r": "\r", "0"
             "a": "\a", "b": "\b", "e": "\x1b", "f": "\f", "v": "\v"}
 
 
-def load(text: str) -> Any:
-    """`yaml.safe_load(text)` for kubeconfig-style YAML; raises Unsupported for anything else."""
+# PyYAML, libyaml and go-yaml give up on a simple (implicit) key longer than 1024 characters
+_MAX_KEY = 1000
+
+
+def load(text: str, plain: Callable[[str], Any] | None = None) -> Any:
+    """`yaml.safe_load(text)` for kubeconfig-style YAML; raises Unsupported for anything else.
+
+    With `plain`, untagged plain scalars are typed by that function instead of PyYAML's rules.
+    """
     if not text.isascii():
         raise Unsupported("non-ASCII text")
     lines: list[tuple[int, str, int]] = []  # (indent, content, line number)
+    started = False  # a `---` opened the (only) document
     for number, raw in enumerate(text.split("\n"), 1):
         line = raw[:-1] if raw.endswith("\r") else raw
         if "\t" in line or any(ord(c) < 0x20 or ord(c) == 0x7F for c in line):
@@ -55,8 +69,10 @@ def load(text: str) -> Any:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        if stripped in ("---", "...") or line.startswith(("---", "...")):
-            if not lines and stripped == "---":
+        if stripped.startswith(("---", "...")):
+            # only a bare `---` at column 0 before any content: one explicit document start
+            if line.rstrip(" ") == "---" and not lines and not started:
+                started = True
                 continue
             raise Unsupported("document markers")
         if line.startswith("%"):
@@ -64,17 +80,37 @@ def load(text: str) -> Any:
         lines.append((len(line) - len(line.lstrip(" ")), line.rstrip(" "), number))
     if not lines:
         return None
-    parser = _Parser(lines)
-    value = parser.node(lines[0][0])
+    parser = _Parser(lines, plain)
+    try:
+        value = parser.node(lines[0][0])
+    except RecursionError:
+        raise Unsupported("nesting too deep for the fast reader") from None
     if parser.pos != len(lines):
         raise Unsupported("trailing content")
     return value
 
 
 class _Parser:
-    def __init__(self, lines: list[tuple[int, str, int]]) -> None:
+    def __init__(self, lines: list[tuple[int, str, int]], plain: Callable[[str], Any] | None) -> None:
         self.lines = lines
         self.pos = 0
+        self.resolve = plain
+
+    def scalar(self, text: str) -> Any:
+        return scalar(text, self.resolve)
+
+    def key(self, body: str) -> tuple[Any, str] | None:
+        split = _split_key(body)
+        if split is None:
+            return None
+        key, rest = split
+        if self.resolve is None:
+            return plain(key), rest
+        _check_plain(key)
+        value = self.resolve(key)
+        if not isinstance(value, str) or key == "<<":
+            raise Unsupported("a key that is not a string, or a merge key")
+        return value, rest
 
     def node(self, indent: int) -> Any:
         """The block node whose lines start at `indent` (a mapping or a sequence)."""
@@ -88,7 +124,7 @@ class _Parser:
             return self.mapping(indent)
         # a lone scalar document
         self.pos += 1
-        return scalar(body)
+        return self.scalar(body)
 
     def mapping(self, indent: int, first: str | None = None) -> dict:
         out: dict = {}
@@ -105,12 +141,12 @@ class _Parser:
                 if body == "-" or body.startswith("- "):
                     break
                 self.pos += 1
-            split = _split_key(body)
+            split = self.key(body)
             if split is None:
                 raise Unsupported("not a key")
             key, rest = split
             if rest:
-                out[key] = scalar(rest)
+                out[key] = self.scalar(rest)
                 if self.pos < len(self.lines) and self.lines[self.pos][0] > indent:
                     raise Unsupported("multi-line scalar")
                 continue
@@ -151,7 +187,7 @@ class _Parser:
             if _split_key(item) is not None:
                 out.append(self.mapping(column, first=item))
                 continue
-            out.append(scalar(item))
+            out.append(self.scalar(item))
             if self.pos < len(self.lines) and self.lines[self.pos][0] > indent:
                 raise Unsupported("multi-line scalar")
         return out
@@ -170,13 +206,13 @@ def _split_key(body: str) -> tuple[str, str] | None:
         else:
             return None
     key = body[:at]
-    if not key or key != key.strip() or " #" in key:
+    if not key or key != key.strip() or " #" in key or len(key) > _MAX_KEY:
         raise Unsupported("unusual key")
-    return plain(key), body[at + 1 :].strip(" ")
+    return key, body[at + 1 :].strip(" ")
 
 
-def scalar(text: str) -> Any:
-    """One value on one line: a quoted string, `{}`, `[]`, or a plain scalar."""
+def scalar(text: str, resolve: Callable[[str], Any] | None = None) -> Any:
+    """One value on one line: a quoted string, `{}`, `[]`, or a plain scalar (typed by `resolve`)."""
     if text in ("{}", "[]"):
         return {} if text == "{}" else []
     first = text[0]
@@ -189,7 +225,10 @@ def scalar(text: str) -> Any:
         return inner.replace("''", "'")
     if first == '"':
         return _double_quoted(text)
-    return plain(text)
+    if resolve is None:
+        return plain(text)
+    _check_plain(text)
+    return resolve(text)
 
 
 def _double_quoted(text: str) -> str:
@@ -217,19 +256,27 @@ def _double_quoted(text: str) -> str:
             digits = inner[i + 2 : i + 2 + width]
             if len(digits) != width or any(d not in "0123456789abcdefABCDEF" for d in digits):
                 raise Unsupported("double-quoted escape")
-            out.append(chr(int(digits, 16)))
+            code = int(digits, 16)
+            if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                raise Unsupported("escape outside Unicode")  # libyaml and go-yaml: an error
+            out.append(chr(code))
             i += 2 + width
         else:
             raise Unsupported("double-quoted escape")
     return "".join(out)
 
 
-def plain(text: str) -> Any:
-    """A plain scalar, typed the way PyYAML's SafeLoader types it (or Unsupported)."""
+def _check_plain(text: str) -> None:
+    """Unsupported unless `text` is one plain scalar in block context."""
     if text[0] in _PLAIN_FIRST_FORBIDDEN and not (text[0] in "-?:" and len(text) > 1 and text[1] != " "):
         raise Unsupported("indicator at the start of a plain scalar")
     if ": " in text or " #" in text or text.endswith(":"):
         raise Unsupported("plain scalar with an indicator")
+
+
+def plain(text: str) -> Any:
+    """A plain scalar, typed the way PyYAML's SafeLoader types it (or Unsupported)."""
+    _check_plain(text)
     if text[0] not in _RESOLVER_FIRST:
         return text
     if _BOOL.match(text):

@@ -1,119 +1,197 @@
-"""URL paths of the KubeVirt and Kubernetes APIs (pure string builders, no I/O).
+"""The one URL builder: every API path pyvirtctl sends is made here, from checked parts.
 
-`KV` is the KubeVirt object API, `SUB` the virt-api sub-resource API (`v1` is KubeVirt's
-storage version, which virtctl always uses). User-typed names and namespaces go through `segment()`:
-client-go's checks (no `/`, `%`, `.`, `..`) and Go's path escaping.
+A path is never formatted by hand anywhere else (a test scans the sources for it). Callers name the
+parts - a `Resource` (group, version, plural) and an `ApiRef` (that resource plus namespace, name and
+subresource parts) - and this module checks and escapes each part the way client-go's request builder
+does:
+
+* a name, a namespace or a subresource part may not be `.` or `..` and may not contain `/` or `%`
+  (client-go's `IsValidPathSegmentName`), so `start ../../x` can never reach another resource; the
+  errors are client-go's words (`invalid resource name "a/b": [may not contain '/']`,
+  `invalid namespace ...`, `invalid subresource ...`, `resource name may not be empty`);
+* everything else is percent-escaped like Go's `url.URL.EscapedPath`, so `?`, `#`, spaces and
+  non-ASCII cannot end the path early.
+
+The errors are `InputError`s: the command line is wrong, and nothing is sent.
+`encode_query` is the one query encoder (Go's `url.Values.Encode`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from urllib.parse import quote_plus
+from typing import NamedTuple
+from urllib.parse import quote, quote_plus
+
+from pyvirtctl.errors import InputError
+from pyvirtctl.gotext import go_quote
 
 KV_GROUP = "kubevirt.io"
 SUB_GROUP = "subresources.kubevirt.io"
-VERSION = "v1"
-KV = f"/apis/{KV_GROUP}/{VERSION}"
-SUB = f"/apis/{SUB_GROUP}/{VERSION}"
-CORE = "/api/v1"
-
-VMS = "virtualmachines"
-VMIS = "virtualmachineinstances"
-VMIRS = "virtualmachineinstancereplicasets"
-MIGRATIONS = "virtualmachineinstancemigrations"
-KUBEVIRTS = "kubevirts"
-
-
-def _join(*parts: str | None) -> str:
-    return "/".join(p.strip("/") for p in parts if p)
-
+CDI_GROUP = "cdi.kubevirt.io"
+EXPORT_GROUP = "export.kubevirt.io"
+VERSION = "v1"  # KubeVirt's storage version, which virtctl always uses
 
 # Go's url.URL.EscapedPath keeps these in a path segment besides letters, digits and `-._~`
 _GO_PATH_SAFE = "$&+,:;=@-._~"
 
 
-def segment(value: str, what: str = "resource name") -> str:
-    """One path segment from a user-typed name or namespace, checked and escaped like client-go.
-
-    client-go refuses `.`, `..` and names containing `/` or `%` (they would change which resource the
-    URL names: `start ../../x` must never reach another path); everything else is percent-escaped, so
-    `?`, `#`, spaces and non-ASCII cannot end the path early.
-    """
-    from urllib.parse import quote  # noqa: PLC0415
-
-    from pyvirtctl.errors import CLIError  # noqa: PLC0415
-
+def _problems(value: str) -> list[str]:
+    """client-go's IsValidPathSegmentName."""
     if value in (".", ".."):
-        problems = [f"may not be '{value}'"]
-    else:
-        problems = [f"may not contain '{c}'" for c in ("/", "%") if c in value]
+        return [f"may not be '{value}'"]
+    return [f"may not contain '{c}'" for c in ("/", "%") if c in value]
+
+
+def check_segment(value: str, what: str = "resource name") -> str:
+    """`value` if it can be one path segment; else client-go's error (`invalid <what> "v": [...]`)."""
+    problems = _problems(value)
     if problems:
-        from pyvirtctl.goflags import go_quote  # noqa: PLC0415
-
-        raise CLIError(f"invalid {what} {go_quote(value)}: [{' '.join(problems)}]")
-    return quote(value.encode("utf-8", "surrogateescape"), safe=_GO_PATH_SAFE)
+        raise InputError(f"invalid {what} {go_quote(value)}: [{' '.join(problems)}]")
+    return value
 
 
-def _ns(ns: str) -> str:
-    return "namespaces/" + segment(ns, "namespace")
+def check_name(name: str) -> str:
+    """A resource name as client-go's `Request.Name` checks it (empty names included)."""
+    if name == "":
+        raise InputError("resource name may not be empty")
+    return check_segment(name, "resource name")
 
 
-def _name(name: str | None) -> str | None:
-    return segment(name) if name else name
+def _escape(segment: str) -> str:
+    # argv bytes that are not UTF-8 arrive surrogate-escaped: send the original bytes, as Go would
+    return quote(segment.encode("utf-8", "surrogateescape"), safe=_GO_PATH_SAFE)
 
 
-def kv_path(ns: str | None, resource: str, name: str | None = None) -> str:
-    """`/apis/kubevirt.io/v1[/namespaces/{ns}]/{resource}[/{name}]`."""
-    return "/" + _join(KV, _ns(ns) if ns else None, resource, _name(name))
+class Resource(NamedTuple):
+    """A resource type: API group ("" for the core group), version and plural name."""
+
+    group: str
+    version: str
+    plural: str
+
+    @property
+    def root(self) -> str:
+        """`/api/v1` for the core group, else `/apis/<group>/<version>`."""
+        if not self.group:
+            return "/api/" + _escape(check_segment(self.version, "version"))
+        return "/apis/" + _escape(check_segment(self.group, "group")) + "/" + _escape(
+            check_segment(self.version, "version")
+        )
 
 
-def sub_path(ns: str, resource: str, name: str, sub: str) -> str:
-    """`/apis/subresources.kubevirt.io/v1/namespaces/{ns}/{resource}/{name}/{sub}`."""
-    return "/" + _join(SUB, _ns(ns), resource, _name(name), sub)
+VMS = Resource(KV_GROUP, VERSION, "virtualmachines")
+VMIS = Resource(KV_GROUP, VERSION, "virtualmachineinstances")
+VMIRS = Resource(KV_GROUP, VERSION, "virtualmachineinstancereplicasets")
+MIGRATIONS = Resource(KV_GROUP, VERSION, "virtualmachineinstancemigrations")
+KUBEVIRTS = Resource(KV_GROUP, VERSION, "kubevirts")
+# virt-api's subresource API: the same plurals under another group
+VM_SUBRESOURCES = Resource(SUB_GROUP, VERSION, "virtualmachines")
+VMI_SUBRESOURCES = Resource(SUB_GROUP, VERSION, "virtualmachineinstances")
+EXPAND_VM_SPEC = Resource(SUB_GROUP, VERSION, "expand-vm-spec")  # namespaced, no name
+SERVICES = Resource("", "v1", "services")
+PVCS = Resource("", "v1", "persistentvolumeclaims")
+SECRETS = Resource("", "v1", "secrets")
+EVENTS = Resource("", "v1", "events")
+NAMESPACES = Resource("", "v1", "namespaces")
+DATAVOLUMES = Resource(CDI_GROUP, "v1beta1", "datavolumes")
+CDICONFIGS = Resource(CDI_GROUP, "v1beta1", "cdiconfigs")
+VMEXPORTS = Resource(EXPORT_GROUP, VERSION, "virtualmachineexports")
+OCP_TEMPLATES = Resource("template.openshift.io", "v1", "templates")  # OpenShift, for `template convert`
+
+# the plural of each kind a user may type (expose, pause, port-forward, completion)
+BY_KIND = {"vm": VMS, "vmi": VMIS, "vmirs": VMIRS, "namespace": NAMESPACES}
 
 
-def vm_path(ns: str, name: str, sub: str | None = None) -> str:
-    """The VM object, or with `sub` its sub-resource (`start`, `stop`, `portforward/22/tcp`, ...)."""
-    return sub_path(ns, VMS, name, sub) if sub else kv_path(ns, VMS, name)
+class ApiRef:
+    """One API path as parts; building it checks every part (client-go's order: namespace, name,
+    subresource). `namespace=None` (or "", as client-go) is the cluster scope / every namespace.
+    Immutable and compared by value."""
+
+    __slots__ = ("resource", "namespace", "name", "subresource")
+
+    def __init__(self, resource: Resource, namespace: str | None = None, name: str | None = None,
+                 subresource: tuple[str, ...] = ()) -> None:
+        if namespace:
+            check_segment(namespace, "namespace")
+        if name is not None:
+            check_name(name)
+        check_segment(resource.plural, "resource")
+        for part in subresource:
+            check_segment(part, "subresource")
+        if subresource and name is None:
+            raise InputError("a subresource needs a resource name")
+        set_ = object.__setattr__
+        set_(self, "resource", resource)
+        set_(self, "namespace", namespace)
+        set_(self, "name", name)
+        set_(self, "subresource", tuple(subresource))
+
+    resource: Resource
+    namespace: str | None
+    name: str | None
+    subresource: tuple[str, ...]
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError("ApiRef is immutable")
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.resource, self.namespace, self.name, self.subresource)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ApiRef) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"ApiRef({self.path!r})"
+
+    @property
+    def path(self) -> str:
+        parts = [self.resource.root]
+        if self.namespace:
+            parts += ["namespaces", _escape(self.namespace)]
+        parts.append(_escape(self.resource.plural))
+        if self.name is not None:
+            parts.append(_escape(self.name))
+        parts += [_escape(p) for p in self.subresource]
+        return "/".join(parts)
 
 
-def vmi_path(ns: str, name: str, sub: str | None = None) -> str:
-    """The VMI object, or with `sub` its sub-resource (`pause`, `console`, `vnc`, ...)."""
-    return sub_path(ns, VMIS, name, sub) if sub else kv_path(ns, VMIS, name)
+def ref(
+    resource: Resource, namespace: str | None = None, name: str | None = None, *subresource: str
+) -> ApiRef:
+    """Shorthand: `ref(VM_SUBRESOURCES, "default", "vm1", "start")`."""
+    return ApiRef(resource, namespace, name, tuple(subresource))
 
 
-def vmis_path(ns: str) -> str:
-    return kv_path(ns, VMIS)
+def vm(namespace: str, name: str, *subresource: str) -> ApiRef:
+    """The VirtualMachine object, or with `subresource` its virt-api subresource (`start`, ...)."""
+    return ApiRef(VM_SUBRESOURCES if subresource else VMS, namespace, name, tuple(subresource))
 
 
-def vms_path(ns: str) -> str:
-    return kv_path(ns, VMS)
+def vmi(namespace: str, name: str, *subresource: str) -> ApiRef:
+    """The VirtualMachineInstance object, or with `subresource` its subresource (`pause`, `vnc`, ...)."""
+    return ApiRef(VMI_SUBRESOURCES if subresource else VMIS, namespace, name, tuple(subresource))
 
 
-def migrations_path(ns: str, name: str | None = None) -> str:
-    return kv_path(ns, MIGRATIONS, name)
+def collection(resource: Resource, namespace: str | None) -> ApiRef:
+    """A collection in one namespace, or across all namespaces with `namespace=None`."""
+    return ApiRef(resource, namespace)
 
 
-def kubevirts_path(ns: str | None = None, name: str | None = None) -> str:
-    return kv_path(ns, KUBEVIRTS, name)
+def group_path(group: str) -> str:
+    """`/apis/<group>`: the group's discovery document (preferredVersion)."""
+    return "/apis/" + _escape(check_segment(group, "group"))
 
 
-def core_path(ns: str | None, resource: str, name: str | None = None) -> str:
-    """`/api/v1[/namespaces/{ns}]/{resource}[/{name}]` (services, persistentvolumeclaims, ...)."""
-    return "/" + _join(CORE, _ns(ns) if ns else None, resource, _name(name))
-
-
-def group_path(group: str, version: str, ns: str | None, resource: str, name: str | None = None) -> str:
-    """`/apis/{group}/{version}[/namespaces/{ns}]/{resource}[/{name}]` (e.g. CDI datavolumes)."""
-    return "/" + _join("apis", group, version, _ns(ns) if ns else None, resource, _name(name))
-
-
-SUBRESOURCES_GROUP_PATH = f"/apis/{SUB_GROUP}"
+SUBRESOURCES_GROUP_PATH = group_path(SUB_GROUP)
 
 
 def version_path(group_version: str) -> str:
-    """`/apis/<group>/<version>/version`, e.g. for `subresources.kubevirt.io/v1`."""
-    return f"/apis/{group_version}/version"
+    """`/apis/<group>/<version>/version`, e.g. for `subresources.kubevirt.io/v1` (from discovery)."""
+    group, _, version = group_version.partition("/")
+    return Resource(group, version or VERSION, "version").root + "/version"
 
 
 def encode_query(query: Mapping[str, object] | Iterable[tuple[str, object]] | None) -> str:
@@ -130,21 +208,9 @@ def encode_query(query: Mapping[str, object] | Iterable[tuple[str, object]] | No
         for v in values:
             text = ("true" if v else "false") if isinstance(v, bool) else str(v)
             grouped.setdefault(str(key), []).append(text)
+
     def q(text: str) -> str:
         # argv bytes that are not UTF-8 arrive surrogate-escaped: send the original bytes, as Go would
         return quote_plus(text.encode("utf-8", "surrogateescape"), safe="")
 
     return "&".join(f"{q(k)}={q(v)}" for k in sorted(grouped) for v in grouped[k])
-
-
-CDI = "/apis/cdi.kubevirt.io/v1beta1"
-EXPORT = "/apis/export.kubevirt.io/v1"
-
-
-def kv_collection(namespace: str | None, plural: str) -> str:
-    """A kubevirt.io collection, namespaced or across all namespaces (namespace None)."""
-    return f"{KV}/{_ns(namespace)}/{plural}" if namespace is not None else f"{KV}/{plural}"
-
-
-def core_collection(namespace: str | None, plural: str) -> str:
-    return f"{CORE}/{_ns(namespace)}/{plural}" if namespace is not None else f"{CORE}/{plural}"

@@ -1,9 +1,15 @@
-"""A request as data: what a command wants sent, built by pure functions and unit-tested as values."""
+"""A request as data: what a command wants sent, built by pure functions and unit-tested as values.
+
+The target is an `ApiRef` (structured, already checked parts, see `kube/paths.py`); `path` is its
+escaped form, which is what the transport sends.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from pyvirtctl.kube.paths import ApiRef
 
 
 @dataclass(frozen=True)
@@ -16,7 +22,7 @@ class Request:
     """
 
     method: str
-    path: str
+    ref: ApiRef
     query: list[tuple[str, str]] = field(default_factory=list)
     body: Any = None
     content_type: str | None = None
@@ -24,3 +30,7 @@ class Request:
     verb: str = ""
     resource: str = ""
     name: str = ""
+
+    @property
+    def path(self) -> str:
+        return self.ref.path

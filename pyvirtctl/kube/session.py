@@ -1,20 +1,19 @@
-"""The one HTTP session every command uses (client-go's REST client, minus the code generation).
+"""The session every command uses: client-go's REST client over the one transport (transport.py).
 
-* One urllib3 pool (PoolManager, ProxyManager or SOCKSProxyManager) per session, kept alive
-  between requests; TLS verified by default.
-* `Accept: application/json, */*`, client-go's User-Agent, gzip unless --disable-compression.
+* One `Transport` per session (keep-alive connections, TLS verified by default, the proxy rule of the
+  kubeconfig/--proxy-url/HTTPS_PROXY/NO_PROXY), shared by REST calls, watches and websocket dials
+  (streams/websocket.py), and `transport_for()` for other hosts (export and upload servers).
+* `Accept: application/json, */*`, client-go's User-Agent, gzip unless --disable-compression,
+  `?timeout=` and a total deadline from --request-timeout.
 * Non-2xx answers become `ApiError` with client-go's text (status.py); no answer at all becomes
   `TransportError` with Go's wording: `Put "https://h/apis/...": dial tcp h:443: connect: connection refused`.
-* websocket_options() hands the same TLS, auth and proxy settings to websocket-client.
+* 429/5xx answers with Retry-After are retried, at most 10 times, as client-go does.
 
-urllib3 is imported when a session is created, not when this module is imported, so completion
-and `--help` paths stay cheap; `kubernetes` is only imported by credentials.py for plugin users.
+`kubernetes` is only imported by credentials.py for plugin users.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -22,32 +21,35 @@ from urllib.parse import urlsplit
 
 from pyvirtctl.errors import ApiError, CLIError, ConfigError, TransportError
 from pyvirtctl.kube import gojson, paths
-from pyvirtctl.kube.config import ClusterConfig, GlobalFlags, format_go_duration, load_config, parse_proxy_url
+from pyvirtctl.kube.config import (
+    LEGACY_DEFAULT_SERVER,
+    ClusterConfig,
+    GlobalFlags,
+    format_go_duration,
+    load_config,
+)
 from pyvirtctl.kube.status import error_reason
+from pyvirtctl.kube.transport import Transport, go_method
 from pyvirtctl.version import KUBEVIRT_VERSION, go_arch, go_os
 
 if TYPE_CHECKING:
     import ssl
 
-WEBSOCKET_SUBPROTOCOL = "plain.kubevirt.io"
-DIAL_TIMEOUT = 30.0  # client-go's dialer timeout
 MAX_RETRY_AFTER = 10  # client-go retries a 429/5xx with Retry-After at most 10 times
-_NEVER_MATCHES = "pyvirtctl.no-proxy.invalid"
+REFUSED_HINT = "The connection to the server {host} was refused - did you specify the right host or port?"
 
 def default_user_agent(argv0: str | None = None) -> str:
     """client-go's DefaultKubernetesUserAgent: `<command>/<version> (<os>/<arch>) kubernetes/<commit>`."""
-    command = os.path.basename(
-        argv0 if argv0 is not None else (sys.argv[0] if sys.argv and sys.argv[0] else "pyvirtctl")
-    )
-    if command in ("__main__.py", "-c", "-m", ""):
-        command = "pyvirtctl"
-    return f"{command}/{KUBEVIRT_VERSION} ({go_os()}/{go_arch()}) kubernetes/$Format"
+    from pyvirtctl.progname import executable_name  # noqa: PLC0415
+
+    return f"{executable_name(argv0)}/{KUBEVIRT_VERSION} ({go_os()}/{go_arch()}) kubernetes/$Format"
 
 
 class Response:
     """A complete (already read) HTTP answer."""
 
-    def __init__(self, status: int, headers: Mapping[str, str], body: bytes, url: str = "") -> None:
+    def __init__(self, status: int, headers: Any, body: bytes, url: str = "") -> None:
+        """`headers`: a mapping or the transport's Headers (case-insensitive `get`)."""
         self.status = status
         self.headers = headers
         self.body = body
@@ -133,27 +135,20 @@ def credentials_hint(status: int, message: str) -> str:
     return message
 
 
-def go_method(method: str) -> str:
-    """Go's url.Error operation name: `Get`, `Put`, `Post`, ..."""
-    return method[:1].upper() + method[1:].lower()
-
-
 class Session:
-    """REST calls, watches and websocket settings for one cluster config."""
+    """REST calls and watches for one cluster config; its transport also dials the websockets."""
 
     def __init__(self, config: ClusterConfig, user_agent: str | None = None) -> None:
         self.config = config
         self.user_agent = user_agent or default_user_agent()
-        self._pool: Any = None
-        self._direct: Any = None  # kube/direct.py's pool: REST calls without a proxy skip urllib3
-        self._ssl_context: ssl.SSLContext | None = None
-        self._namespace: str | None = None
+        ssl_context: ssl.SSLContext | None = None
         # building the client validates TLS material now, like client-go's client constructor
         if config.is_tls and not config.exec_config:
-            self._ssl_context = config.ssl_context()
+            ssl_context = config.ssl_context()
         elif not config.server.lower().startswith(("http://", "https://")):
             scheme = urlsplit(config.server).scheme
             raise ConfigError(f"unsupported scheme {scheme!r} in server URL {config.server}")
+        self.transport = Transport.for_config(config, ssl_context, load_tls=False)
 
     # ---- construction
 
@@ -163,33 +158,29 @@ class Session:
 
     @property
     def namespace(self) -> str:
-        return self._namespace if self._namespace is not None else self.config.namespace
-
-    def for_namespace(self, namespace: str) -> Session:
-        """The same connection (pool, credentials) scoped to another namespace."""
-        import copy
-
-        view = copy.copy(self)
-        view._namespace = namespace
-        return view
+        return self.config.namespace
 
     @property
     def server(self) -> str:
         return self.config.server
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.clear()
-            self._pool = None
-        if self._direct is not None:
-            self._direct.clear()
-            self._direct = None
+        self.transport.close()
 
     def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def transport_for(self, ca_pem: bytes | str | None = None, insecure: bool = False) -> Transport:
+        """A transport to another HTTPS host (an export or upload server): its own CA (or the system's,
+        or none with `insecure`), the session's proxy rule, no cluster credentials."""
+        from pyvirtctl.kube.tls import client_context  # noqa: PLC0415
+
+        ca = ca_pem.encode() if isinstance(ca_pem, str) else ca_pem
+        ctx = client_context(ca_pem=ca if ca and ca.strip() else None, insecure=insecure)
+        return Transport(ctx, proxy=self.config.proxy_for, proxy_ssl_context=self.transport.proxy_ssl_context)
 
     # ---- urls and headers
 
@@ -208,8 +199,9 @@ class Session:
             return base + path
         return base + path + ("&" if "?" in path else "?") + encoded
 
-    def _header_items(
-        self, extra: Mapping[str, str] | None, content_type: str | None, url: str, method: str
+    def header_items(
+        self, extra: Mapping[str, str] | None = None, content_type: str | None = None, url: str = "",
+        method: str = "GET",
     ) -> list[tuple[str, str]]:
         """The request headers as (name, value) pairs; auth headers may repeat (Impersonate-Group)."""
         items = [
@@ -219,31 +211,24 @@ class Session:
         ]
         if content_type:
             items.append(("Content-Type", content_type))
-        try:
-            items.extend(self.config.auth_header_items())
-        except ConfigError as exc:  # a credential plugin failed: Go reports it as the request's error
-            raise TransportError(f'{go_method(method)} "{url}": {exc.message}', reason=exc.message) from None
+        items.extend(self.auth_header_items(url, method))
         for key, value in (extra or {}).items():  # an explicit header replaces every earlier value
             items = [(k, v) for k, v in items if k.lower() != key.lower()]
             items.append((key, value))
         return items
 
-    def _headers(
-        self, extra: Mapping[str, str] | None, content_type: str | None, url: str, method: str
-    ) -> Any:
-        from urllib3 import HTTPHeaderDict  # noqa: PLC0415
+    def auth_header_items(self, url: str = "", method: str = "GET") -> list[tuple[str, str]]:
+        """Authorization and Impersonate-* headers; a failing credential plugin is the request's error."""
+        try:
+            return self.config.auth_header_items()
+        except ConfigError as exc:  # Go reports it as the request's error
+            raise TransportError(f'{go_method(method)} "{url}": {exc.message}', reason=exc.message) from None
 
-        headers = HTTPHeaderDict()
-        for key, value in self._header_items(extra, content_type, url, method):
-            headers.add(key, value)
-        return headers
-
-    # ---- the pool
-
-    def _ensure_tls(self, url: str, method: str) -> None:
-        if self.config.is_tls and self._ssl_context is None:
+    def ensure_tls(self, url: str = "", method: str = "GET") -> None:
+        """Load the TLS settings now if the constructor could not (a credential plugin's certificate)."""
+        if self.config.is_tls and self.transport.ssl_context is None:
             try:
-                self._ssl_context = self.config.ssl_context()
+                self.transport.ssl_context = self.config.ssl_context()
             except ConfigError as exc:
                 if self.config.exec_config:
                     raise TransportError(
@@ -251,60 +236,13 @@ class Session:
                     ) from None
                 raise
 
-    def _ensure_direct(self, url: str, method: str) -> Any:
-        """The http.client pool for plain REST calls, or None when a proxy applies (urllib3 then)."""
-        if self._direct is not None:
-            return self._direct
-        if self.config.proxy_for(self.config.server):
-            return None
-        from pyvirtctl.kube.direct import DirectPool  # noqa: PLC0415
-
-        self._ensure_tls(url, method)
-        self._direct = DirectPool(self.config.server, self._ssl_context, self.config.tls_server_name or None)
-        return self._direct
-
-    def _ensure_pool(self, url: str, method: str) -> Any:
-        if self._pool is not None:
-            return self._pool
-        import urllib3  # noqa: PLC0415
-
-        self._ensure_tls(url, method)
-        if self.config.insecure:
-            # the user asked for it explicitly; virtctl prints no warning either
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        kw: dict[str, Any] = {"retries": False, "maxsize": 4, "block": False}
-        if self._ssl_context is not None:
-            kw["ssl_context"] = self._ssl_context
-            if self.config.tls_server_name:
-                kw["server_hostname"] = self.config.tls_server_name
-        proxy = self.config.proxy_for(self.config.server)
-        if not proxy:
-            self._pool = urllib3.PoolManager(**kw)
-            return self._pool
-        try:
-            scheme, host, port, user, password = parse_proxy_url(
-                proxy.replace("socks5h://", "socks5://", 1) if proxy.startswith("socks5h://") else proxy
-            )
-        except ValueError as exc:
-            raise ConfigError(f"invalid proxy URL {proxy!r}: {exc}") from None
-        if scheme == "socks5":
-            try:
-                from urllib3.contrib.socks import SOCKSProxyManager  # noqa: PLC0415
-            except ImportError:
-                raise ConfigError(
-                    "a socks5 proxy needs the PySocks package (pip install 'pyvirtctl[socks]')"
-                ) from None
-            auth = f"{_q(user)}:{_q(password)}@" if user or password else ""
-            # socks5h: the proxy resolves the API server's name, as Go's SOCKS5 dialer does
-            self._pool = SOCKSProxyManager(f"socks5h://{auth}{_host_port(host, port)}", **kw)
-            return self._pool
-        proxy_headers = None
-        if user or password:
-            proxy_headers = urllib3.make_headers(proxy_basic_auth=f"{user}:{password}")
-        self._pool = urllib3.ProxyManager(
-            f"{scheme}://{_host_port(host, port)}", proxy_headers=proxy_headers, **kw
-        )
-        return self._pool
+    def _hinted(self, exc: TransportError) -> TransportError:
+        """kubectl's hint when no cluster is configured and the default server (http://localhost:8080,
+        or $KUBERNETES_MASTER) refuses the connection: the likely cause is a missing kubeconfig."""
+        default = (self.config.env.get("KUBERNETES_MASTER") or LEGACY_DEFAULT_SERVER).rstrip("/")
+        if self.config.server.rstrip("/") == default and exc.reason.endswith("connect: connection refused"):
+            exc.hint = REFUSED_HINT.format(host=urlsplit(self.config.server).netloc)  # type: ignore[attr-defined]
+        return exc
 
     # ---- requests
 
@@ -357,16 +295,6 @@ class Session:
         )
         raise ApiError(credentials_hint(resp.status, message), resp.status, reason, resp.body)
 
-    def _timeout(self, timeout: float | None, streaming: bool = False) -> Any:
-        import urllib3  # noqa: PLC0415
-
-        limit = timeout if timeout is not None else self.config.timeout
-        if limit:
-            if streaming:
-                return urllib3.Timeout(connect=min(limit, DIAL_TIMEOUT), read=limit)
-            return urllib3.Timeout(total=limit, connect=min(limit, DIAL_TIMEOUT))
-        return urllib3.Timeout(connect=DIAL_TIMEOUT, read=None)
-
     def _send(
         self,
         method: str,
@@ -376,35 +304,14 @@ class Session:
         extra_headers: Mapping[str, str] | None,
         timeout: float | None,
     ) -> Response:
-        direct = self._ensure_direct(url, method)
-        if direct is not None:
-            items = self._header_items(extra_headers, content_type, url, method)
-            limit = timeout if timeout is not None else self.config.timeout
-            try:
-                d = direct.request(method, url, data, items, connect_timeout=min(limit, DIAL_TIMEOUT) if limit
-                                   else DIAL_TIMEOUT, read_timeout=limit or None)
-            except Exception as exc:  # socket/ssl/http.client failures: the same texts as via urllib3
-                reason = transport_reason(exc, url, self.config, timed=bool(timeout or self.config.timeout))
-                raise TransportError(f'{go_method(method)} "{url}": {reason}', reason=reason) from None
-            return Response(d.status, d.headers, d.data, url)
-        pool = self._ensure_pool(url, method)
-        hdrs = self._headers(extra_headers, content_type, url, method)
+        self.ensure_tls(url, method)
+        items = self.header_items(extra_headers, content_type, url, method)
+        limit = timeout if timeout is not None else self.config.timeout
         try:
-            r = pool.request(
-                method,
-                url,
-                body=data,
-                headers=hdrs,
-                timeout=self._timeout(timeout),
-                redirect=False,
-                retries=False,
-                preload_content=True,
-                decode_content=True,
-            )
-        except Exception as exc:  # every urllib3/socket/ssl failure is a transport error
-            reason = transport_reason(exc, url, self.config, timed=bool(timeout or self.config.timeout))
-            raise TransportError(f'{go_method(method)} "{url}": {reason}', reason=reason) from None
-        return Response(r.status, r.headers, r.data or b"", url)
+            r = self.transport.request(method, url, headers=items, body=data, timeout=limit or None)
+        except TransportError as exc:
+            raise self._hinted(exc) from None
+        return Response(r.status, r.headers, r.body, url)
 
     def send(self, req: Any, error_prefix: str = "", **kw: Any) -> Response:
         """Send a `pyvirtctl.kube.request.Request`; errors get virtctl's `error_prefix` in front."""
@@ -427,12 +334,6 @@ class Session:
                 raise e.wrap(error_prefix) from None
             raise
 
-    def get(self, path: str, **kw: Any) -> Response:
-        return self.request("GET", path, **kw)
-
-    def get_json(self, path: str, **kw: Any) -> Any:
-        return self.request("GET", path, **kw).json()
-
     # ---- watch
 
     def watch(
@@ -440,7 +341,8 @@ class Session:
     ) -> Iterator[tuple[str, dict]]:
         """Stream watch events as (type, object); ends when the server closes the stream.
 
-        `watch=true` is added to the query. `timeout` bounds each wait for data (seconds).
+        `watch=true` is added to the query. --request-timeout bounds the wait for the answer's head
+        (a watch is a stream); `timeout` bounds each wait for data (seconds).
         """
         items: list[tuple[str, Any]] = []
         if query:
@@ -448,105 +350,32 @@ class Session:
         if not any(k == "watch" for k, _ in items):
             items.append(("watch", "true"))
         url = self.url(path, items)
-        pool = self._ensure_pool(url, "GET")
-        hdrs = self._headers(None, None, url, "GET")
+        self.ensure_tls(url, "GET")
+        headers = self.header_items(None, None, url, "GET")
+        limit = self.config.timeout or timeout
         try:
-            r = pool.request(
-                "GET",
-                url,
-                headers=hdrs,
-                timeout=self._timeout(timeout, streaming=True),
-                redirect=False,
-                retries=False,
-                preload_content=False,
-                decode_content=True,
-            )
-        except Exception as exc:
-            reason = transport_reason(exc, url, self.config, timed=bool(timeout or self.config.timeout))
-            raise TransportError(f'Get "{url}": {reason}', reason=reason) from None
+            r = self.transport.request("GET", url, headers=headers, timeout=limit or None, stream=True,
+                                       read_timeout=timeout)
+        except TransportError as exc:
+            raise self._hinted(exc) from None
         try:
             if not 200 <= r.status <= 206:
                 body = r.read()
                 reason, message = error_reason(r.status, body, r.headers.get("Content-Type", ""), verb="GET")
                 raise ApiError(credentials_hint(r.status, message), r.status, reason, body)
             buf = b""
-            try:
-                for chunk in r.stream(8192, decode_content=True):
-                    buf += chunk
-                    while b"\n" in buf:
-                        line, buf = buf.split(b"\n", 1)
-                        event = _decode_event(line)
-                        if event is not None:
-                            yield event
-            except ApiError:
-                raise
-            except Exception as exc:
-                reason = transport_reason(exc, url, self.config, timed=True)
-                raise TransportError(f'Get "{url}": {reason}', reason=reason) from None
+            for chunk in r.iter_chunks(65536):
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    event = _decode_event(line)
+                    if event is not None:
+                        yield event
             event = _decode_event(buf)
             if event is not None:
                 yield event
         finally:
-            r.release_conn()
-
-    # ---- websockets
-
-    def websocket_options(self, path: str, query: Any = None) -> tuple[str, dict[str, Any]]:
-        """(ws[s] URL, kwargs for websocket.create_connection / WebSocket.connect).
-
-        The URL keeps any path prefix of the server; TLS, auth, impersonation and proxy settings
-        are the REST ones. The request timeout does not apply to websocket dials (as in virtctl).
-        """
-        import ssl  # noqa: PLC0415
-
-        parts = urlsplit(self.config.server)
-        scheme = {"https": "wss", "http": "ws"}.get(parts.scheme.lower())
-        if scheme is None:
-            raise ConfigError(
-                f"unable to create request for remote execution: Unsupported Protocol {parts.scheme}"
-            )
-        if path and not path.startswith("/"):
-            path = "/" + path
-        url = f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}{path}"
-        encoded = paths.encode_query(query)
-        if encoded:
-            url += ("&" if "?" in path else "?") + encoded
-        header = [f"{k}: {v}" for k, v in self.config.auth_header_items()]
-        header.append(f"Sec-WebSocket-Protocol: {WEBSOCKET_SUBPROTOCOL}")
-        options: dict[str, Any] = {"header": header, "suppress_origin": True}
-        if scheme == "wss":
-            if self._ssl_context is None:
-                self._ssl_context = self.config.ssl_context()
-            sslopt: dict[str, Any] = {"context": self._ssl_context}
-            if self.config.insecure:
-                sslopt["cert_reqs"] = ssl.CERT_NONE
-                sslopt["check_hostname"] = False
-            if self.config.tls_server_name:
-                sslopt["server_hostname"] = self.config.tls_server_name
-            options["sslopt"] = sslopt
-        proxy = self.config.proxy_for(self.config.server)
-        if not proxy:
-            options["http_no_proxy"] = ["*"]  # do not let websocket-client read the environment itself
-            return url, options
-        try:
-            pscheme, host, port, user, password = parse_proxy_url(
-                proxy.replace("socks5h://", "socks5://", 1) if proxy.startswith("socks5h://") else proxy
-            )
-        except ValueError as exc:
-            raise ConfigError(f"invalid proxy URL {proxy!r}: {exc}") from None
-        if pscheme == "https":
-            raise ConfigError(
-                "websocket connections through an https:// proxy are not supported; use an http:// or socks5:// proxy"
-            )
-        options.update(
-            http_proxy_host=host,
-            http_proxy_port=port,
-            proxy_type="socks5h" if pscheme == "socks5" else "http",
-            http_no_proxy=[_NEVER_MATCHES],  # the proxy applies even to loopback, as in Go
-        )
-        if user or password:
-            options["http_proxy_auth"] = (user, password)
-        return url, options
+            r.close()
 
     # ---- version probe
 
@@ -559,16 +388,6 @@ class Session:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _q(text: str) -> str:
-    from urllib.parse import quote  # noqa: PLC0415
-
-    return quote(text, safe="")
-
-
-def _host_port(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _decode_event(line: bytes) -> tuple[str, dict] | None:
@@ -597,176 +416,3 @@ def _retry_after(resp: Response) -> int | None:
     except ValueError:
         return None
     return seconds if seconds >= 0 else None
-
-
-def _dial_address(url: str, config: ClusterConfig | None = None) -> str:
-    """The `host:port` Go names in dial errors: IPs as is, names resolved to their first address."""
-    import ipaddress  # noqa: PLC0415
-    import socket  # noqa: PLC0415
-
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
-    try:
-        ipaddress.ip_address(host)
-        return _host_port(host, port)
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        if infos:
-            return _host_port(str(infos[0][4][0]), port)
-    except OSError:
-        pass
-    return _host_port(host, port)
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    cur: BaseException | None = exc
-    while cur is not None and cur not in seen:
-        seen.append(cur)
-        nxt = getattr(cur, "reason", None)
-        if isinstance(nxt, BaseException) and nxt not in seen:
-            cur = nxt
-            continue
-        nested = [getattr(cur, "original_error", None), *getattr(cur, "args", ())]
-        inner = next((v for v in nested if isinstance(v, BaseException) and v not in seen), None)
-        cur = inner or cur.__cause__ or cur.__context__
-    return seen
-
-
-_TLS_HINT = "; use --certificate-authority to trust the cluster's CA (or --insecure-skip-tls-verify)"
-
-
-def transport_reason(
-    exc: BaseException, url: str, config: ClusterConfig | None = None, *, timed: bool = False
-) -> str:
-    """Go's net/http wording for a request that got no HTTP answer."""
-    import errno  # noqa: PLC0415
-    import socket  # noqa: PLC0415
-    import ssl  # noqa: PLC0415
-
-    import urllib3.exceptions as ue  # noqa: PLC0415
-
-    chain = _chain(exc)
-    names = {type(e).__name__ for e in chain}
-    proxied = any(isinstance(e, ue.ProxyError) for e in chain)
-    prefix = "proxyconnect tcp: " if proxied and not any(isinstance(e, ssl.SSLError) for e in chain) else ""
-    target = url
-    if proxied and config is not None:
-        proxy = config.proxy_for(url) or url
-        target = proxy if "://" in proxy else "http://" + proxy
-
-    for e in chain:
-        if isinstance(e, ssl.SSLCertVerificationError):
-            return _tls_verify_text(e, url, config)
-    for e in chain:
-        if isinstance(e, ue.NameResolutionError | socket.gaierror) or "NameResolutionError" in names:
-            host = urlsplit(target).hostname or ""
-            return f"{prefix}dial tcp: lookup {host}: no such host"
-    for e in chain:
-        if isinstance(e, OSError) and e.errno == errno.ECONNREFUSED:
-            return f"{prefix}dial tcp {_dial_address(target, config)}: connect: connection refused"
-        if isinstance(e, OSError) and e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
-            what = "no route to host" if e.errno == errno.EHOSTUNREACH else "network is unreachable"
-            return f"{prefix}dial tcp {_dial_address(target, config)}: connect: {what}"
-    for e in chain:
-        if isinstance(e, ue.ConnectTimeoutError) and not isinstance(e, ue.NewConnectionError):
-            text = f"{prefix}dial tcp {_dial_address(target, config)}: i/o timeout"
-            return text + (" (Client.Timeout exceeded while awaiting headers)" if timed else "")
-        if isinstance(e, ue.ReadTimeoutError | TimeoutError | socket.timeout):
-            return "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
-    for e in chain:
-        if isinstance(e, ssl.SSLError):
-            return _tls_error_text(e)
-    for e in chain:
-        if isinstance(e, ConnectionResetError):
-            return "read: connection reset by peer"
-        if isinstance(e, BrokenPipeError):
-            return "write: broken pipe"
-    if (
-        "RemoteDisconnected" in names
-        or "IncompleteRead" in names
-        or "BadStatusLine" in names
-        or any(isinstance(e, ue.ProtocolError) for e in chain)
-    ):
-        return "EOF"
-    for e in chain:
-        if isinstance(e, ue.ProxyError):
-            text = str(e).split(": ", 1)[-1]
-            return f"proxyconnect tcp: {text}"
-    last = chain[-1]
-    return " ".join(str(last).split()) or type(last).__name__
-
-
-def _tls_verify_text(e: ssl.SSLCertVerificationError, url: str, config: ClusterConfig | None) -> str:
-    code = getattr(e, "verify_code", 0)
-    host = (
-        (config.tls_server_name if config and config.tls_server_name else None)
-        or urlsplit(url).hostname
-        or ""
-    )
-    if code == 62 or "Hostname mismatch" in str(e) or "IP address mismatch" in str(e):
-        names = _peer_names(url, config)
-        if names:
-            text = f"x509: certificate is valid for {', '.join(names)}, not {host}"
-        else:
-            text = f"x509: certificate is not valid for {host}"
-        return (
-            f"tls: failed to verify certificate: {text}; use --tls-server-name to check another name"
-            " (or --certificate-authority for the right CA, or --insecure-skip-tls-verify)"
-        )
-    if code in (9, 10) or "expired" in str(e) or "not yet valid" in str(e):
-        return (
-            "tls: failed to verify certificate: x509: certificate has expired or is not yet valid" + _TLS_HINT
-        )
-    return "tls: failed to verify certificate: x509: certificate signed by unknown authority" + _TLS_HINT
-
-
-def _peer_names(url: str, config: ClusterConfig | None) -> list[str]:
-    """The names in the server certificate (for Go's `valid for a, b, not c`); [] if unavailable."""
-    import socket  # noqa: PLC0415
-    import ssl  # noqa: PLC0415
-
-    if config is None or config.proxy_for(url):
-        return []
-    parts = urlsplit(url)
-    host, port = parts.hostname or "", parts.port or 443
-    try:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        with (
-            socket.create_connection((host, port), timeout=5) as raw,
-            ctx.wrap_socket(raw, server_hostname=config.tls_server_name or host) as tls,
-        ):
-            der = tls.getpeercert(binary_form=True)
-        if not der:
-            return []
-        from cryptography import x509  # noqa: PLC0415
-
-        cert = x509.load_der_x509_certificate(der)
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        return [str(n) for n in san.get_values_for_type(x509.DNSName)] + [
-            str(ip) for ip in san.get_values_for_type(x509.IPAddress)
-        ]
-    except Exception:
-        return []
-
-
-def _tls_error_text(e: ssl.SSLError) -> str:
-    text = f"{e.reason or ''} {e}".upper()
-    if "CERTIFICATE_REQUIRED" in text:
-        return "remote error: tls: certificate required"
-    if "BAD_CERTIFICATE" in text:
-        return "remote error: tls: bad certificate"
-    if "UNKNOWN_CA" in text:
-        return "remote error: tls: unknown certificate authority"
-    if "WRONG_VERSION_NUMBER" in text or "HTTP_REQUEST" in text:
-        return "http: server gave HTTP response to HTTPS client"
-    if "HANDSHAKE_FAILURE" in text:
-        return "remote error: tls: handshake failure"
-    if "UNEXPECTED_EOF" in text or "EOF" in text:
-        return "EOF"
-    return f"tls: {(e.reason or str(e)).lower().replace('_', ' ')}"

@@ -211,6 +211,7 @@ async def serve(args: argparse.Namespace) -> int:
         await sim.guests.close()
         sim.save_state()
         await runner.cleanup()
+        sim.volumes.close()
         for path in written:
             try:
                 os.unlink(path)

@@ -118,3 +118,26 @@ def add_routes(app: web.Application, sim: Simulator) -> None:
     r.add_get("/_sim/log", get_log)
     r.add_delete("/_sim/log", delete_log)
     r.add_post("/_sim/vmi/{namespace}/{name}", post_vmi)
+
+    async def get_volume(request: web.Request) -> web.Response:
+        ns, claim = request.match_info["namespace"], request.match_info["claim"]
+        try:
+            info = sim.volumes.info(ns, claim)
+        except ValueError as e:
+            raise kstatus.bad_request(str(e)) from None
+        if info is None:
+            raise kstatus.StatusError(404, "NotFound", f"no bytes stored for volume {ns}/{claim}")
+        return json_response(info)
+
+    async def put_volume(request: web.Request) -> web.Response:
+        ns, claim = request.match_info["namespace"], request.match_info["claim"]
+        size = request.query.get("size", "")
+        if not size.isdigit():
+            raise kstatus.bad_request("size must be a number of bytes")
+        try:
+            return json_response(sim.volumes.seed(ns, claim, int(size)))
+        except ValueError as e:
+            raise kstatus.bad_request(str(e)) from None
+
+    r.add_get("/_sim/volumes/{namespace}/{claim}", get_volume)
+    r.add_put("/_sim/volumes/{namespace}/{claim}", put_volume)

@@ -20,6 +20,7 @@ from pyvirtctl.sim.faults import Faults
 from pyvirtctl.sim.guests import GuestHooks
 from pyvirtctl.sim.kstatus import clone
 from pyvirtctl.sim.state import SimState
+from pyvirtctl.sim.volumes import VolumeStore
 
 
 class Simulator(SimState):
@@ -44,6 +45,8 @@ class Simulator(SimState):
         self.store.subscribe(lambda *_: self.controllers.kick())
         self.store.subscribe(lambda *_: self._state_dirty())
         self._save_handle: asyncio.TimerHandle | None = None
+        # the bytes of PVCs (uploads, exports): next to the --state file, else a temporary folder
+        self.volumes = VolumeStore(state_file + ".volumes" if state_file else None)
 
     @staticmethod
     def status_response(code: int, reason: str | None, message: str, details: dict | None = None) -> web.Response:
@@ -61,6 +64,7 @@ class Simulator(SimState):
         self.faults.clear()
         self.controllers.reset()
         self.store.clear()
+        self.volumes.clear()
         self.guest_data.clear()
         self.log.clear()
         self.config.clear()

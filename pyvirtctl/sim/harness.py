@@ -3,6 +3,7 @@
     sim = SimProcess.start(workdir, seed=["default"], delay=0)
     sim.url, sim.kubeconfig, sim.token, sim.ca_file
     sim.apply(obj_or_list); sim.get(kind, ns, name); sim.list(kind, ns=None); sim.delete(kind, ns, name)
+    sim.volume(ns, pvc); sim.seed_volume(ns, pvc, size)
     sim.fault(spec); sim.clear_faults(); sim.reset(); sim.config(**kw)
     sim.requests(); sim.clear_log(); sim.stop()
 """
@@ -165,6 +166,18 @@ class SimProcess:
 
     def requests(self) -> list[dict]:
         return self._admin("GET", "/_sim/log")
+
+    def volume(self, namespace: str, claim: str) -> dict | None:
+        """What the simulator stores for a PVC (`size`, `sha256`), or None when nothing was written."""
+        status, _, body = self.request("GET", f"/_sim/volumes/{namespace}/{claim}")
+        return json.loads(body) if status == 200 else None
+
+    def seed_volume(self, namespace: str, claim: str, size: int) -> dict:
+        """Fill a PVC's bytes with `size` bytes of deterministic content (pyvirtctl.sim.volumes.seed_bytes)."""
+        status, _, body = self.request("PUT", f"/_sim/volumes/{namespace}/{claim}?size={size}")
+        if status != 200:
+            raise SimError(f"seeding volume {namespace}/{claim}: {status} {body[:200]!r}")
+        return json.loads(body)
 
     def clear_log(self) -> None:
         self._admin("DELETE", "/_sim/log")

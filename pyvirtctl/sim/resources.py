@@ -114,6 +114,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(CDI, "v1beta1", "datasources", "DataSource", singular="datasource", subresources=("status",)),
     Resource(CDI, "v1beta1", "cdiconfigs", "CDIConfig", namespaced=False, singular="cdiconfig",
              subresources=("status",)),
+    Resource("template.openshift.io", "v1", "templates", "Template", singular="template", has_status=False),
     Resource("upload.cdi.kubevirt.io", "v1beta1", "uploadtokenrequests", "UploadTokenRequest",
              singular="uploadtokenrequest", verbs=("create",), defaults=defaults.upload_token),
     Resource("", "v1", "namespaces", "Namespace", namespaced=False, singular="namespace", short_names=("ns",),

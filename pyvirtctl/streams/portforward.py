@@ -231,13 +231,13 @@ class Forwarder:
         try:
             return self._dial(port)
         except CLIError as e:
-            return self._dial_failed(e.message)
+            self._dial_failed(e.message)
         except Exception as e:  # a dial must never kill the listener thread
-            return self._dial_failed(str(e))
+            self._dial_failed(str(e))
+        return None
 
     def _dial_failed(self, text: str) -> None:
         log.error(f"can't access {self.kind}/{self.name}.{self.namespace}: {text}", "tcp.go:55")
-        return None
 
     # -- TCP
 

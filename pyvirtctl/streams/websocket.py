@@ -1,22 +1,23 @@
 """The websocket connection behind console, vnc and port-forward (streaming.md §1).
 
-`open_subresource(session, path, query)` dials the API server the way client-go's REST transport
-does (same TLS context, bearer/basic/exec credentials, impersonation headers, proxy from
-`proxy-url` or `HTTPS_PROXY`/`NO_PROXY`, HTTP CONNECT, HTTPS and SOCKS5 proxies), performs the
-upgrade with websocket-client (subprotocol `plain.kubevirt.io` sent as a plain header, no Origin,
-no redirects) and returns a `Conn`.
+`open_subresource(session, path, query)` sends the upgrade request through the session's transport
+(kube/transport.py: the same TLS context, proxy rule -- HTTP CONNECT, https and SOCKS5 proxies --,
+credentials and impersonation headers as REST; subprotocol `plain.kubevirt.io`, no Origin, no
+redirects), checks the 101 answer (Upgrade, Connection, Sec-WebSocket-Accept) and returns a `Conn`.
+The handshake has a deadline (30 s, or a shorter --request-timeout); the stream has none.
 
 `Conn` does its own framing on the upgraded socket: binary messages only (text frames are
 skipped as virtctl does), pings answered, a close 1000 is a clean end, anything else — including
 a TCP close without a close frame, which is how virt-handler ends a session — is
-`StreamClosed("websocket: close 1006 (abnormal closure): unexpected EOF")`. Reads go through one
-large buffer so a console or a forwarded port can move hundreds of MiB/s in pure Python.
-`close()` never sends a close frame: it shuts the socket down, like virtctl.
+`StreamClosed("websocket: close 1006 (abnormal closure): unexpected EOF")`. Frames are checked as
+gorilla/websocket checks them (reserved bits, opcodes, masking, control frames, fragmentation), and
+frames or messages over MAX_MESSAGE are refused: a `ProtocolError` (`websocket: read limit exceeded`)
+after a close frame to the server. Reads go through one large buffer so a console or a forwarded
+port can move hundreds of MiB/s in pure Python. `close()` never sends a close frame: it shuts the
+socket down, like virtctl.
 
 Handshake failures become virtctl's texts (§1.4) as `WebsocketError` with the HTTP status
 (0 when there was no HTTP answer), which the console's wait loop uses to decide on retries.
-
-No heavy imports at module level: websocket-client and ssl are loaded when a connection is opened.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from pyvirtctl.errors import CLIError
 
@@ -37,6 +38,9 @@ SUBPROTOCOL = "plain.kubevirt.io"
 HANDSHAKE_TIMEOUT = 30.0  # seconds; virtctl has none and can hang forever behind a dead proxy
 _READ_CHUNK = 1 << 20  # initial receive buffer (grows for larger messages)
 _MAX_BODY = 1024  # gorilla keeps at most this much of a failed handshake's body
+MAX_MESSAGE = 16 << 20  # the largest frame or message accepted (virt-handler sends at most 32 KiB ones)
+_OPCODES = (0x0, 0x1, 0x2, 0x8, 0x9, 0xA)
+_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 CLOSE_NAMES = {
     1000: "normal",
@@ -79,18 +83,28 @@ class StreamClosed(CLIError):
         return self.code == 1006
 
 
+class ProtocolError(StreamClosed):
+    """The server broke the framing rules or sent more than MAX_MESSAGE: gorilla's `websocket: <what>`."""
+
+    def __init__(self, text: str, code: int = 1002) -> None:
+        CLIError.__init__(self, f"websocket: {text}")
+        self.code = code
+        self.text = text
+
+
 # --------------------------------------------------------------------------- URL (pure)
 
 
 def websocket_url(server: str, path: str, query: Iterable[tuple[str, str]] | None = None) -> str:
-    """`https://h/prefix` + `/apis/...` -> `wss://h/prefix/apis/...?k=v` (keys sorted, as Go encodes)."""
+    """`https://h/prefix` + an API path -> `wss://h/prefix/...?k=v` (keys sorted, as Go encodes)."""
     parts = urlsplit(server)
     scheme = {"https": "wss", "http": "ws"}.get(parts.scheme.lower())
     if scheme is None:
         raise CLIError(f"unable to create request for remote execution: Unsupported Protocol {parts.scheme}")
     full = parts.path.rstrip("/") + "/" + path.lstrip("/")
-    pairs = sorted(query or [], key=lambda kv: kv[0])
-    qs = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
+    from pyvirtctl.kube.paths import encode_query  # the one query encoder (Go's url.Values.Encode)
+
+    qs = encode_query(list(query or []))
     return f"{scheme}://{parts.netloc}{full}" + (f"?{qs}" if qs else "")
 
 
@@ -122,290 +136,101 @@ def no_response_error(reason: str) -> WebsocketError:
     return WebsocketError(f"Can't connect to websocket: {reason}\n", 0)
 
 
-def _hostport(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def dial_error_text(exc: BaseException, host: str, port: int, addr: str = "") -> str:
-    """Go's wording for a failed dial/TLS handshake (`dial tcp 127.0.0.1:1: connect: connection refused`)."""
-    import ssl
-
-    target = addr or _hostport(host, port)
-    if isinstance(exc, socket.gaierror):
-        return f"dial tcp: lookup {host}: no such host"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        code = getattr(exc, "verify_code", 0)
-        if code in (18, 19, 20, 21, 2):
-            return "tls: failed to verify certificate: x509: certificate signed by unknown authority"
-        if code == 10:
-            return "tls: failed to verify certificate: x509: certificate has expired or is not yet valid"
-        if code == 62 or "hostname" in str(exc).lower() or "IP address mismatch" in str(exc):
-            return f"tls: failed to verify certificate: x509: certificate is not valid for {host}"
-        return f"tls: failed to verify certificate: {getattr(exc, 'verify_message', '') or exc}"
-    if isinstance(exc, ssl.SSLError):
-        return f"remote error: tls: {exc.reason or exc}".lower() if exc.reason else f"tls: {exc}"
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return f"dial tcp {target}: i/o timeout"
-    if isinstance(exc, OSError) and exc.errno is not None:
-        words = {
-            errno.ECONNREFUSED: "connect: connection refused",
-            errno.ENETUNREACH: "connect: network is unreachable",
-            errno.EHOSTUNREACH: "connect: no route to host",
-            errno.ECONNRESET: "read: connection reset by peer",
-            errno.EADDRNOTAVAIL: "connect: cannot assign requested address",
-        }
-        text = words.get(exc.errno, (exc.strerror or str(exc)).lower())
-        return f"dial tcp {target}: {text}"
-    return str(exc) or exc.__class__.__name__
-
-
 # --------------------------------------------------------------------------- dialing
 
 
 @dataclass
 class DialTarget:
-    """Everything needed to open one upgraded connection."""
+    """Everything needed to open one upgraded connection.
+
+    With `transport` (a session's, normally), its TLS settings and proxy rule are used; otherwise a
+    transport is made from `ssl_context`, `tls_server_name` and `proxy`.
+    """
 
     url: str  # ws:// or wss://
     headers: list[tuple[str, str]] = field(default_factory=list)
     ssl_context: Any = None  # ssl.SSLContext for wss
     tls_server_name: str = ""
     proxy: str | None = None  # proxy URL (http, https, socks5, socks5h) or None
+    transport: Any = None  # pyvirtctl.kube.transport.Transport
 
     @property
     def secure(self) -> bool:
         return self.url.startswith("wss://")
 
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or ""
+    def http_url(self) -> str:
+        return ("https" if self.secure else "http") + self.url[self.url.index(":") :]
 
-    @property
-    def port(self) -> int:
-        p = urlsplit(self.url).port
-        return p or (443 if self.secure else 80)
+    def make_transport(self) -> Any:
+        if self.transport is not None:
+            return self.transport
+        from pyvirtctl.kube.transport import Transport  # noqa: PLC0415
 
-
-def _connect_tcp(host: str, port: int, timeout: float | None) -> socket.socket:
-    """TCP connect trying every address; the error names the last address tried (like Go)."""
-    try:
-        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise _DialFailure(exc, host, port) from None
-    last: tuple[BaseException, str] | None = None
-    for family, socktype, proto, _, addr in infos:
-        sock = socket.socket(family, socktype, proto)
-        sock.settimeout(timeout)
-        try:
-            sock.connect(addr)
-        except OSError as exc:
-            sock.close()
-            last = (exc, _hostport(addr[0], addr[1]))
-            continue
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        return sock
-    assert last is not None
-    raise _DialFailure(last[0], host, port, last[1])
+        proxy = self.proxy
+        return Transport(self.ssl_context, server_hostname=self.tls_server_name or None,
+                         proxy=(lambda _url: proxy) if proxy else None)
 
 
-class _DialFailure(Exception):
-    def __init__(self, exc: BaseException, host: str, port: int, addr: str = "", text: str = "") -> None:
-        super().__init__(text or dial_error_text(exc, host, port, addr))
-        self.text = text or dial_error_text(exc, host, port, addr)
+_HANDSHAKE_HEADERS = ("upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol")
 
 
-def _read_http_head(sock: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(1)  # byte-wise: nothing after the head may be consumed
-        if not chunk:
-            raise _DialFailure(EOFError(), "", 0, text="proxyconnect tcp: unexpected EOF")
-        data += chunk
-        if len(data) > 65536:
-            raise _DialFailure(EOFError(), "", 0, text="proxyconnect tcp: response head too large")
-    return data
-
-
-def _via_http_proxy(proxy: str, host: str, port: int, timeout: float | None) -> socket.socket:
-    import base64
-    import ssl
-
-    p = urlsplit(proxy)
-    phost = p.hostname or ""
-    pport = p.port or (443 if p.scheme == "https" else 80)
-    sock = _connect_tcp(phost, pport, timeout)
-    try:
-        if p.scheme == "https":
-            ctx = ssl.create_default_context()
-            try:
-                sock = ctx.wrap_socket(sock, server_hostname=phost)
-            except (OSError, ssl.SSLError) as exc:
-                raise _DialFailure(exc, phost, pport) from None
-        target = _hostport(host, port)
-        head = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
-        if p.username:
-            cred = f"{unquote(p.username)}:{unquote(p.password or '')}"
-            head += f"Proxy-Authorization: Basic {base64.b64encode(cred.encode()).decode()}\r\n"
-        sock.sendall((head + "\r\n").encode())
-        status_line = _read_http_head(sock).split(b"\r\n", 1)[0].decode("latin-1")
-        parts = status_line.split(" ", 2)
-        if len(parts) < 2 or parts[1] != "200":
-            reason = " ".join(parts[1:]) if len(parts) > 1 else status_line
-            raise _DialFailure(OSError(), host, port, text=f"proxyconnect tcp: {reason}")
-        return sock
-    except BaseException:
-        sock.close()
-        raise
-
-
-def _via_socks_proxy(proxy: str, host: str, port: int, timeout: float | None) -> socket.socket:
-    try:
-        from python_socks import ProxyError, ProxyType
-        from python_socks.sync import Proxy
-    except ImportError:
-        raise _DialFailure(
-            ImportError(),
-            host,
-            port,
-            text="SOCKS5 proxies need the python-socks package (pip install python-socks)",
-        ) from None
-    p = urlsplit(proxy)
-    pport = p.port or 1080
-    px = Proxy.create(
-        proxy_type=ProxyType.SOCKS5,
-        host=p.hostname or "",
-        port=pport,
-        username=unquote(p.username) if p.username else None,
-        password=unquote(p.password or "") if p.username else None,
-        rdns=True,  # Go's SOCKS5 dialer sends the host name to the proxy
-    )
-    try:
-        sock = px.connect(dest_host=host, dest_port=port, timeout=timeout)
-    except ProxyError as exc:
-        raise _DialFailure(
-            exc,
-            host,
-            port,
-            text=f"socks connect tcp {_hostport(p.hostname or '', pport)}->{_hostport(host, port)}: {exc}",
-        ) from None
-    except OSError as exc:
-        raise _DialFailure(exc, p.hostname or "", pport) from None
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-
-
-def dial(target: DialTarget, timeout: float | None = HANDSHAKE_TIMEOUT) -> socket.socket:
-    """The connected (and, for wss, TLS-wrapped) socket to the API server, through any proxy."""
-    import ssl
-
-    host, port = target.host, target.port
-    proxy = target.proxy
-    if proxy:
-        scheme = urlsplit(proxy).scheme.lower()
-        if scheme in ("socks5", "socks5h"):
-            sock = _via_socks_proxy(proxy, host, port, timeout)
-        else:
-            sock = _via_http_proxy(proxy, host, port, timeout)
-    else:
-        sock = _connect_tcp(host, port, timeout)
-    if not target.secure:
-        return sock
-    ctx = target.ssl_context or ssl.create_default_context()
-    try:
-        return ctx.wrap_socket(sock, server_hostname=target.tls_server_name or host)
-    except (OSError, ssl.SSLError) as exc:
-        sock.close()
-        raise _DialFailure(exc, host, port) from None
+def _tokens(value: str | None) -> set[str]:
+    return {t.strip().lower() for t in (value or "").split(",")}
 
 
 def connect(target: DialTarget, timeout: float | None = HANDSHAKE_TIMEOUT) -> Conn:
-    """Dial and upgrade; raises WebsocketError with virtctl's text on any failure."""
-    import websocket as wsc  # websocket-client
+    """Dial (through the transport: TLS, proxy) and upgrade; WebsocketError with virtctl's text on failure.
 
+    `timeout` bounds the whole handshake; the stream itself is never timed out.
+    """
+    import base64
+    import hashlib
+
+    from pyvirtctl.kube.transport import TransportFailure
+
+    transport = target.make_transport()
+    key = base64.b64encode(os.urandom(16)).decode()
+    headers = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Key", key),
+               ("Sec-WebSocket-Version", "13")]
+    headers += [(k, v) for k, v in target.headers if k.lower() not in _HANDSHAKE_HEADERS]
+    headers.append(("Sec-WebSocket-Protocol", SUBPROTOCOL))
     try:
-        sock = dial(target, timeout)
-    except _DialFailure as exc:
-        raise no_response_error(exc.text) from None
-    headers = [f"{k}: {v}" for k, v in target.headers if k.lower() != "sec-websocket-protocol"]
-    headers.append(f"Sec-WebSocket-Protocol: {SUBPROTOCOL}")
-    ws = wsc.WebSocket(skip_utf8_validation=True)
-    try:
-        ws.connect(
-            target.url, socket=sock, header=headers, suppress_origin=True, redirect_limit=0, timeout=timeout
-        )
-    except wsc.WebSocketBadStatusException as exc:
+        resp = transport.request("GET", target.http_url(), headers=headers, timeout=timeout, stream=True,
+                                 read_timeout=timeout, upgrade=True)
+    except TransportFailure as exc:
+        # gorilla's dialer reports the socket's own error (`read tcp a->b: i/o timeout`), not http.Client's
+        raise no_response_error(exc.net_reason if exc.timed_out else exc.reason) from None
+    if resp.status != 101:
+        try:
+            body = resp.read(limit=_MAX_BODY)
+        except CLIError:
+            body = b""
+        raise handshake_error(resp.status, dict(resp.headers.items()), body)
+    expected = base64.b64encode(hashlib.sha1((key + _GUID).encode()).digest()).decode()  # noqa: S324 - RFC 6455
+    sock, leftover = resp.detach()
+    if (
+        "websocket" not in _tokens(resp.headers.get("Upgrade"))
+        or "upgrade" not in _tokens(resp.headers.get("Connection"))
+        or (resp.headers.get("Sec-WebSocket-Accept") or "").strip() != expected
+    ):
         sock.close()
-        raise handshake_error(exc.status_code, exc.resp_headers, exc.resp_body) from None
-    except wsc.WebSocketException as exc:
-        sock.close()
-        resp = getattr(ws, "handshake_response", None)
-        status = getattr(resp, "status", 0) or 0
-        if status:  # a redirect (not followed, like gorilla) or a 101 with bad upgrade headers
-            raise handshake_error(status, None, None) from None
-        if "Invalid WebSocket Header" in str(exc):
-            raise handshake_error(101, None, None) from None
-        raise no_response_error(str(exc) or "unexpected EOF") from None
-    except (OSError, EOFError) as exc:
-        sock.close()
-        text = "EOF" if isinstance(exc, EOFError) else dial_error_text(exc, target.host, target.port)
-        raise no_response_error(text) from None
-    sock.settimeout(None)
-    return Conn(sock)
+        raise handshake_error(101, None, None)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    return Conn(sock, leftover)
 
 
 # --------------------------------------------------------------------------- session glue
 
 
 def dial_target(session: Any, path: str, query: Iterable[tuple[str, str]] | None = None) -> DialTarget:
-    """The DialTarget for a subresource path of the session's server (TLS, auth and proxy of REST)."""
-    cfg = getattr(session, "config", None)
-    if cfg is not None and hasattr(cfg, "ssl_context") and hasattr(cfg, "auth_header_items"):
-        url = websocket_url(cfg.server, path, query)
-        http_url = ("https" if url.startswith("wss") else "http") + url[url.index(":") :]
-        return DialTarget(
-            url=url,
-            headers=list(cfg.auth_header_items()),
-            ssl_context=_session_ssl_context(session, cfg) if url.startswith("wss") else None,
-            tls_server_name=getattr(cfg, "tls_server_name", "") or "",
-            proxy=cfg.proxy_for(http_url),
-        )
-    # a session offering websocket-client keyword arguments instead
-    url, kw = session.websocket_options(path, list(query or []))
-    return target_from_ws_options(url, kw)
-
-
-def _session_ssl_context(session: Any, cfg: Any) -> Any:
-    """The session's TLS context, built once per run (reconnect loops dial every second)."""
-    ctx = getattr(session, "_ssl_context", None)
-    if ctx is None:
-        ctx = cfg.ssl_context()
-        try:
-            session._ssl_context = ctx
-        except AttributeError:
-            pass
-    return ctx
-
-
-def target_from_ws_options(url: str, kw: dict[str, Any]) -> DialTarget:
-    """Read websocket-client style options (header, sslopt, http_proxy_*, proxy_type) into a DialTarget."""
-    raw = kw.get("header") or []
-    items = raw.items() if isinstance(raw, dict) else (h.split(":", 1) for h in raw)
-    headers = [(k.strip(), v.strip()) for k, v in items]
-    sslopt = kw.get("sslopt") or {}
-    proxy = None
-    if kw.get("http_proxy_host"):
-        scheme = kw.get("proxy_type") or "http"
-        auth = kw.get("http_proxy_auth")
-        cred = f"{quote(auth[0], safe='')}:{quote(auth[1] or '', safe='')}@" if auth and auth[0] else ""
-        proxy = f"{scheme}://{cred}{_hostport(kw['http_proxy_host'], int(kw.get('http_proxy_port') or 0))}"
-    return DialTarget(
-        url=url,
-        headers=headers,
-        ssl_context=sslopt.get("context"),
-        tls_server_name=sslopt.get("server_hostname", "") or "",
-        proxy=proxy,
-    )
+    """The DialTarget for a subresource path of the session's server: its transport (TLS, proxy rule)
+    and its credentials and impersonation headers."""
+    cfg = session.config
+    url = websocket_url(cfg.server, path, query)
+    http_url = ("https" if url.startswith("wss") else "http") + url[url.index(":") :]
+    session.ensure_tls(http_url, "GET")
+    return DialTarget(url=url, headers=list(session.auth_header_items(http_url, "GET")),
+                      tls_server_name=cfg.tls_server_name or "", transport=session.transport)
 
 
 def open_subresource(
@@ -458,15 +283,17 @@ class Conn:
     at a clean end (close 1000, or after `close()`), raises StreamClosed otherwise.
     """
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: Any, initial: bytes = b"", max_message: int = MAX_MESSAGE) -> None:
         self.sock = sock
-        self._buf = bytearray(_READ_CHUNK)
+        self._buf = bytearray(max(_READ_CHUNK, len(initial) + 4096))
+        self._buf[: len(initial)] = initial
         self._view = memoryview(self._buf)
         self._start = 0
-        self._end = 0
+        self._end = len(initial)
         self._wlock = threading.Lock()
         self._closed = False
         self._eof = False
+        self.max_message = max(125, max_message)
 
     # ---- reading
 
@@ -498,37 +325,62 @@ class Conn:
                 raise StreamClosed()
             self._end += n
 
-    def _frame_header(self) -> tuple[int, int, int, bytes | None]:
-        """(fin|opcode byte, header length, payload length, mask key) of the frame at _start."""
+    def _frame_header(self) -> tuple[int, int, int]:
+        """(fin|opcode byte, header length, payload length) of the frame at _start, checked as gorilla does."""
         self._fill(2)
         b0, b1 = self._buf[self._start], self._buf[self._start + 1]
-        ln = b1 & 0x7F
-        hl = 2
-        if ln == 126:
+        if b1 < 126:  # unmasked, short: the usual console frame
+            ln, hl = b1, 2
+        elif b1 == 126:
             self._fill(4)
-            ln = int.from_bytes(self._buf[self._start + 2 : self._start + 4], "big")
-            hl = 4
-        elif ln == 127:
+            ln, hl = int.from_bytes(self._buf[self._start + 2 : self._start + 4], "big"), 4
+        elif b1 == 127:
             self._fill(10)
-            ln = int.from_bytes(self._buf[self._start + 2 : self._start + 10], "big")
-            hl = 10
-        key = None
-        if b1 & 0x80:
-            self._fill(hl + 4)
-            key = bytes(self._buf[self._start + hl : self._start + hl + 4])
-            hl += 4
-        return b0, hl, ln, key
+            ln, hl = int.from_bytes(self._buf[self._start + 2 : self._start + 10], "big"), 10
+        else:  # masked: a server must not mask
+            self._violation(b0, b1, b1 & 0x7F)
+        if b0 != 0x82 and (b0 & 0x70 or (b0 & 0x0F) not in _OPCODES or (b0 & 0x08 and (ln > 125 or b0 < 0x80))):
+            self._violation(b0, b1, ln)
+        if ln > self.max_message:
+            self._violation(b0, b1, ln)
+        return b0, hl, ln
+
+    def _violation(self, b0: int, b1: int, ln: int) -> None:
+        """Close the connection the way gorilla does (a close frame with the reason) and raise."""
+        opcode = b0 & 0x0F
+        if b0 & 0x70:
+            err = ProtocolError(f"unexpected reserved bits 0x{b0 & 0x70:x}")
+        elif opcode not in _OPCODES:
+            err = ProtocolError(f"unknown opcode {opcode}")
+        elif b1 & 0x80:
+            err = ProtocolError("incorrect mask flag")
+        elif opcode & 0x08 and ln > 125:
+            err = ProtocolError("control frame length > 125")
+        elif opcode & 0x08:
+            err = ProtocolError("control frame not final")
+        elif ln >= 1 << 63:
+            err = ProtocolError("invalid frame length")
+        else:
+            err = ProtocolError("read limit exceeded", 1009)
+        self._fail(err)
+
+    def _fail(self, err: ProtocolError) -> None:
+        try:
+            reason = err.text.encode()[:120] if err.code == 1002 else b""
+            self._write(_frame(0x8, err.code.to_bytes(2, "big") + reason))
+        except (OSError, ValueError):
+            pass
+        self.close()
+        raise err
 
     def _next_frame(self) -> tuple[int, bool, bytes]:
-        b0, hl, ln, key = self._frame_header()
+        b0, hl, ln = self._frame_header()
         self._fill(hl + ln)
         a = self._start + hl
         payload = bytes(self._view[a : a + ln])
         self._start = a + ln
         if self._start == self._end:
             self._start = self._end = 0
-        if key is not None:
-            payload = _mask(key, payload)
         return b0 & 0x0F, bool(b0 & 0x80), payload
 
     def _control(self, opcode: int, payload: bytes) -> None:
@@ -590,15 +442,23 @@ class Conn:
     def _recv_message(self) -> bytes | None:
         parts: list[bytes] = []
         kind = 0
+        size = 0
         while True:
             opcode, fin, payload = self._next_frame()
             if opcode >= 0x8:
                 self._control(opcode, payload)
                 continue
             if opcode in (0x1, 0x2):
-                kind, parts = opcode, [payload]
+                if kind:
+                    self._fail(ProtocolError("message start before final message frame"))
+                kind, parts, size = opcode, [payload], len(payload)
             else:  # continuation
+                if not kind:
+                    self._fail(ProtocolError("continuation after final message frame"))
                 parts.append(payload)
+                size += len(payload)
+                if size > self.max_message:
+                    self._fail(ProtocolError("read limit exceeded", 1009))
             if fin:
                 if kind == 0x2:
                     return parts[0] if len(parts) == 1 else b"".join(parts)

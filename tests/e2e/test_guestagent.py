@@ -93,7 +93,8 @@ def test_yaml_output(sim, cli):
     sim.vmi("default", VM, guestAgent=GA)
     r = cli("userlist", VM, "-o", "yaml")
     assert r.returncode == 0, r.stderr
-    assert r.stdout == "items:\n- loginTime: 1700000000.5\n  userName: fedora\nmetadata: {}\n"
+    # sigs.k8s.io/yaml (kubectl -o yaml) writes floats with strconv's 'g' format
+    assert r.stdout == "items:\n- loginTime: 1.7000000005e+09\n  userName: fedora\nmetadata: {}\n"
 
 
 def test_bad_output_format(sim, cli):

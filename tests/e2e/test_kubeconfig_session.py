@@ -621,66 +621,49 @@ def test_reset_connection(certs: Certs) -> None:
     assert err.value.reason == "read: connection reset by peer"
 
 
-def test_websocket_options(api: ApiServer, certs: Certs, http_proxy: Proxy) -> None:
+VNC = "/apis/subresources.kubevirt.io/v1/namespaces/ns/virtualmachineinstances/v/vnc"
+
+
+def test_websocket_dial_goes_through_the_session_transport(api: ApiServer, certs: Certs, http_proxy: Proxy) -> None:
+    """The upgrade request uses the session's TLS context, --tls-server-name, credentials, impersonation,
+    CONNECT proxy and server path prefix; a refusal is virtctl's handshake text."""
+    from pyvirtctl.streams.websocket import WebsocketError, open_subresource
+
     s = session(
         server=api.url + "/prefix",
         certificate_authority=str(certs.ca),
-        token="t",
+        token="ws-token",
         as_user="bob",
         as_group=["a", "b"],
         tls_server_name="localhost",
-    )
-    url, opts = s.websocket_options(
-        "/apis/subresources.kubevirt.io/v1/namespaces/ns/virtualmachineinstances/v/vnc",
-        {"preserveSession": False},
-    )
-    assert url == (
-        f"wss://127.0.0.1:{api.port}/prefix/apis/subresources.kubevirt.io/v1/namespaces/ns/"
-        "virtualmachineinstances/v/vnc?preserveSession=false"
-    )
-    assert opts["header"] == [
-        "Authorization: Bearer t",
-        "Impersonate-User: bob",
-        "Impersonate-Group: a",
-        "Impersonate-Group: b",
-        "Sec-WebSocket-Protocol: plain.kubevirt.io",
-    ]
-    assert opts["suppress_origin"] is True
-    assert opts["sslopt"]["server_hostname"] == "localhost"
-    assert opts["sslopt"]["context"].verify_mode == ssl.CERT_REQUIRED
-    assert opts["http_no_proxy"] == ["*"]
-    via = session(
-        server=api.url,
-        certificate_authority=str(certs.ca),
-        proxy_url=f"socks5://u:p@127.0.0.1:{http_proxy.port}",
-    )
-    _, popts = via.websocket_options("/x")
-    assert (popts["http_proxy_host"], popts["http_proxy_port"], popts["proxy_type"]) == (
-        "127.0.0.1",
-        http_proxy.port,
-        "socks5h",
-    )
-    assert popts["http_proxy_auth"] == ("u", "p")
-    plain = session(server="http://127.0.0.1:8080")
-    assert plain.websocket_options("/x")[0] == "ws://127.0.0.1:8080/x"
-
-
-def test_websocket_handshake_through_the_options(api: ApiServer, certs: Certs, http_proxy: Proxy) -> None:
-    """websocket-client really uses the TLS context, headers and CONNECT proxy we hand it."""
-    import websocket
-
-    s = session(
-        server=api.url,
-        certificate_authority=str(certs.ca),
-        token="ws-token",
         proxy_url=f"http://127.0.0.1:{http_proxy.port}",
     )
-    api.routes["/ws"] = lambda seen: (403, {"Content-Type": "text/plain"}, b"no websockets here")
-    url, opts = s.websocket_options("/ws")
-    with pytest.raises(websocket.WebSocketBadStatusException) as err:
-        websocket.create_connection(url, timeout=10, **opts)
-    assert err.value.status_code == 403
-    assert api.seen[-1].headers["Authorization"] == "Bearer ws-token"
-    assert api.seen[-1].headers["Sec-WebSocket-Protocol"] == "plain.kubevirt.io"
-    assert "Origin" not in api.seen[-1].headers
+    api.routes["/prefix" + VNC] = lambda seen: (403, {"Content-Type": "text/plain"}, b"no websockets here")
+    with pytest.raises(WebsocketError) as err:
+        open_subresource(s, VNC, [("preserveSession", "false")])
+    assert err.value.status == 403
+    assert str(err.value) == (
+        "Can't connect to websocket (403): websocket: bad handshake: application info: no websockets here"
+    )
+    got = api.seen[-1]
+    assert (got.method, got.path) == ("GET", "/prefix" + VNC + "?preserveSession=false")
+    assert got.headers["Authorization"] == "Bearer ws-token"
+    assert got.headers["Impersonate-User"] == "bob"
+    assert got.headers.get_all("Impersonate-Group") == ["a", "b"]
+    assert got.headers["Sec-WebSocket-Protocol"] == "plain.kubevirt.io"
+    assert got.headers["Upgrade"] == "websocket" and got.headers["Sec-WebSocket-Version"] == "13"
+    assert "Origin" not in got.headers
     assert [r.rsplit(" ", 1)[0] for r in http_proxy.requests] == [f"CONNECT 127.0.0.1:{api.port}"]
+
+
+def test_websocket_dial_verifies_tls_like_rest(api: ApiServer, certs: Certs) -> None:
+    from pyvirtctl.streams.websocket import WebsocketError, open_subresource
+
+    s = session(server=api.url, certificate_authority=str(certs.other_ca))
+    with pytest.raises(WebsocketError) as err:
+        open_subresource(s, VNC)
+    assert err.value.status == 0
+    assert str(err.value).startswith(
+        "Can't connect to websocket: tls: failed to verify certificate: x509: certificate signed by unknown authority"
+    )
+    assert api.seen == []

@@ -128,6 +128,12 @@ def test_start_already_running_is_a_conflict(sim, cli):
         ("stop", ["--dry-run"], {"dryRun": ["All"]}, "Dry Run execution\nVM testvm was scheduled to stop\n"),
         ("stop", ["--force", "--grace-period=0"], {"gracePeriod": 0}, "VM testvm was scheduled to stop\n"),
         ("stop", ["--force=true", "--grace-period", "30"], {"gracePeriod": 30}, "VM testvm was scheduled to stop\n"),
+        # strconv.ParseInt(s, 0, 64), as the reference virtctl sends them
+        ("stop", ["--force", "--grace-period=1_000"], {"gracePeriod": 1000}, "VM testvm was scheduled to stop\n"),
+        ("stop", ["--force", "--grace-period=0o17"], {"gracePeriod": 15}, "VM testvm was scheduled to stop\n"),
+        ("stop", ["--force", "--grace-period=0b101"], {"gracePeriod": 5}, "VM testvm was scheduled to stop\n"),
+        ("restart", ["--force", "--grace-period=-0_0"], {"gracePeriodSeconds": 0},
+         "VM testvm was scheduled to restart\n"),
         ("restart", [], {}, "VM testvm was scheduled to restart\n"),
         ("restart", ["--dry-run"], {"dryRun": ["All"]}, "Dry Run execution\nVM testvm was scheduled to restart\n"),
         ("restart", ["--force", "--grace-period=0"], {"gracePeriodSeconds": 0},
@@ -328,11 +334,16 @@ def test_soft_reboot_and_reset(sim, cli, verb, sub, msg):
     assert (call["method"], call["path"], call["body"]) == ("PUT", f"{SUB}/virtualmachineinstances/testvm/{sub}", None)
 
 
-def test_reset_missing(sim, cli):
-    r = cli("reset", "nosuch")
+@pytest.mark.parametrize(("verb", "msg", "prefix"), [("reset", "Reset VMI", "Error reseting"),
+                                                    ("soft-reboot", "SoftReboot VMI", "Error soft rebooting")])
+def test_reset_and_soft_reboot_missing(sim, cli, verb, msg, prefix):
+    # virtctl v1.9.0's client logs before the request, so the log line comes first even on an error
+    r = cli(verb, "nosuch")
     assert r.returncode == 1
-    assert r.stderr.startswith("Error reseting VirtualMachineInstance nosuch: ")
-    assert "not found" in r.stderr
+    log, error = r.stderr.splitlines()
+    assert (json.loads(log)["msg"], json.loads(log)["pos"].startswith("virtualmachineinstance_expansion.go:")) == (
+        msg, True)
+    assert error == f'{prefix} VirtualMachineInstance nosuch: virtualmachineinstance.kubevirt.io "nosuch" not found'
 
 
 # ------------------------------------------------------------------ version, auth, transport

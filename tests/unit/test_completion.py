@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from pyvirtctl import completion as comp
+from pyvirtctl import progname
 from pyvirtctl.app import COMMANDS, build_root
 from pyvirtctl.completion import completers, engine, names, scripts
 from tests.unit.completion_demo import REGISTRY
@@ -182,8 +183,8 @@ def test_scripts_follow_the_program_name():
     zsh = scripts.script("zsh", "pyvirtctl", "_PYVIRTCTL_COMPLETE")
     assert zsh.startswith("#compdef pyvirtctl\n")
     assert "complete -c virtctl" in scripts.script("fish", "virtctl", "_VIRTCTL_COMPLETE")
-    assert engine.executable_name("/usr/lib/python3/site-packages/pyvirtctl/__main__.py") == "pyvirtctl"
-    assert engine.executable_name("/home/u/.local/bin/kubectl-virt") == "kubectl-virt"
+    assert progname.executable_name("/usr/lib/python3/site-packages/pyvirtctl/__main__.py") == "pyvirtctl"
+    assert progname.executable_name("/home/u/.local/bin/kubectl-virt") == "kubectl-virt"
 
 
 def test_checked_in_scripts_are_up_to_date():

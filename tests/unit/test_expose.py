@@ -7,22 +7,22 @@ import json
 
 import pytest
 
-from pyvirtctl.commands.expose import (
+from pyvirtctl.commands.expose import render
+from pyvirtctl.errors import CLIError
+from pyvirtctl.kubevirt.expose import (
     VM,
     VMI,
     VMIRS,
     ExposeOptions,
     build_service,
-    create_request,
     fetch_request,
     parse_int_or_string,
     pod_network_ports,
-    render,
     resource_kind,
+    service_create_request,
     validate_expose,
     vmi_id,
 )
-from pyvirtctl.errors import CLIError
 
 NAME = "testvmi-x7k2q"
 UID = "0d4c6a7e-1111-2222-3333-444455556666"
@@ -333,7 +333,7 @@ def test_fetch_request(kind, path):
 
 
 def test_create_request():
-    r = create_request("ns", {"kind": "Service"})
+    r = service_create_request("ns", {"kind": "Service"})
     assert (r.method, r.path, r.content_type, r.body) == (
         "POST", "/api/v1/namespaces/ns/services", "application/json", {"kind": "Service"})
 

@@ -27,6 +27,13 @@ CASES = [
     (["kvm", "--kvm=false"], 0, "kvm=False", ""),
     (["stop", "vm", "--grace-period=0x10", "--force"], 0, "force=True grace=16", ""),
     (["stop", "vm", "--grace-period", "-5"], 0, "grace=-5", ""),
+    (["stop", "vm", "--grace-period=1_000"], 0, "grace=1000", ""),
+    (
+        ["stop", "vm", "--grace-period=\uff15"],
+        1,
+        "",
+        'invalid argument "\uff15" for "--grace-period" flag: strconv.ParseInt: parsing "\uff15": invalid syntax\n',
+    ),
     (
         ["stop", "vm", "--grace-period=99999999999999999999"],
         1,
@@ -115,22 +122,36 @@ def test_parse_bool_rejects(text):
         parse_bool(text)
 
 
-@pytest.mark.parametrize(
-    ("text", "value"),
-    [("0", 0), ("-5", -5), ("+7", 7), ("0x10", 16), ("0X1f", 31), ("0o17", 15), ("017", 15), ("0b101", 5),
-     ("1_000", None), ("0x_1F", 31), ("9223372036854775807", 2**63 - 1), ("-9223372036854775808", -(2**63))],
-)
+# strconv.ParseInt(s, 0, 64) as pflag's int flags use it; every row was checked against the reference
+# virtctl (`stop vm --force --grace-period=<text>` against the simulator: the gracePeriod it sent, or
+# its error line). None = refused with "invalid syntax".
+PARSE_INT = [
+    ("0", 0), ("-5", -5), ("+5", 5), ("-0", 0), ("00", 0), ("0x10", 16), ("0X1f", 31), ("0o17", 15),
+    ("017", 15), ("0b101", 5), ("0B11", 3), ("+0b1_1", 3), ("1_000", 1000), ("1_0_0", 100), ("0_17", 15),
+    ("0x_1", 1), ("0x1_f", 31), ("0o_7", 7), ("0b_1", 1), ("0x_1F", 31),
+    ("9223372036854775807", 2**63 - 1), ("-9223372036854775808", -(2**63)), ("-0x8000000000000000", -(2**63)),
+    ("\uff15", None), ("\u0663", None), ("_1", None), ("1_", None), ("1__0", None), ("0_", None), ("0x_", None),
+    ("-_1", None), ("0_x1", None), ("0x", None), ("0b", None), ("0o", None), ("0b2", None), ("0o8", None),
+    ("0xg", None), ("08", None), ("1e3", None), ("", None), (" 5", None), ("5 ", None), ("+-1", None),
+    ("- 1", None),
+]
+
+
+@pytest.mark.parametrize(("text", "value"), PARSE_INT)
 def test_parse_int_like_strconv(text, value):
     if value is None:
-        with pytest.raises(ValueError, match="invalid syntax"):
+        with pytest.raises(ValueError) as info:
             parse_int(text)
+        assert str(info.value) == f"strconv.ParseInt: parsing {go_quote(text)}: invalid syntax"
     else:
         assert parse_int(text) == value
 
 
 def test_parse_int_range():
-    with pytest.raises(ValueError, match="value out of range"):
-        parse_int("9223372036854775808")
+    for text in ("9223372036854775808", "0x8000000000000000", "18446744073709551616", "0x1ffffffffffffffffz"):
+        with pytest.raises(ValueError) as info:
+            parse_int(text)
+        assert str(info.value) == f'strconv.ParseInt: parsing "{text}": value out of range'
     with pytest.raises(ValueError, match="value out of range"):
         parse_int("2147483648", 32)
 
@@ -157,3 +178,50 @@ def test_go_quote():
 def test_suggestions():
     assert suggest("stat", ["start", "stop", "status"]) == ["start", "stop", "status"]
     assert suggest("xyz", ["start"]) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "marks"),
+    [
+        (["vm1", "--paused", "false"], [(1, "--paused")]),
+        (["--paused", "false", "vm1"], [(0, "--paused")]),
+        (["vm1", "--paused=false", "vm2"], []),
+        (["vm1", "-A", "true"], [(1, "-A")]),
+        (["vm1", "-nA", "x"], []),  # -n takes "A" as its value: not a bool
+        (["vm1", "--name", "false"], []),  # a flag with a value consumes the word
+    ],
+)
+def test_scan_marks_words_after_a_bare_bool_flag(argv, marks):
+    from pyvirtctl.cmdspec import FlagDef
+    from pyvirtctl.goflags import scan
+
+    table = {
+        "--paused": FlagDef(None, "paused", "", "bool", "cmd"),
+        "-A": FlagDef(None, "all-namespaces", "A", "bool", "cmd"),
+        "-n": FlagDef(None, "namespace", "n", "string", "root"),
+        "--name": FlagDef(None, "name", "", "string", "cmd"),
+    }
+    assert scan(argv, table).after_bare_bool == marks
+
+
+# pflag's uint32 flags (create instancetype --cpu): strconv.ParseUint(s, 0, 32); each row checked
+# against the reference virtctl (`create instancetype --cpu=<text> --memory 1Gi`)
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1_0", 10), ("0x10", 16), ("0b11", 3), ("4294967295", 4294967295), ("+5", "invalid syntax"),
+     ("-1", "invalid syntax"), ("\uff15", "invalid syntax"), ("", "invalid syntax"), ("4294967296", "value out of range")],
+)
+def test_uint32_flags_parse_like_strconv_parseuint(text, value):
+    from pyvirtctl.cmdspec import FlagDef
+    from pyvirtctl.errors import UsageError
+    from pyvirtctl.goflags import convert
+
+    flag = FlagDef(param=None, name="cpu", short="", go_type="uint32", owner="cmd")
+    if isinstance(value, int):
+        assert convert(flag, text) == value
+    else:
+        with pytest.raises(UsageError) as err:
+            convert(flag, text)
+        assert str(err.value) == (
+            f'invalid argument {go_quote(text)} for "--cpu" flag: strconv.ParseUint: parsing {go_quote(text)}: {value}'
+        )

@@ -9,6 +9,9 @@ import pytest
 from pyvirtctl.commands import evacuate, expand, guestagent, memorydump, volume
 from pyvirtctl.errors import ApiError, CLIError
 from pyvirtctl.kube import quantity
+from pyvirtctl.kubevirt import export, requests
+from pyvirtctl.kubevirt import memorydump as dump
+from pyvirtctl.kubevirt import volume as bodies
 from pyvirtctl.output import go_float, go_json, go_yaml, human_bytes, table_format, use_percent
 
 
@@ -29,7 +32,8 @@ def test_go_json_layout_and_escapes():
 
 def test_go_yaml_quotes_like_go():
     text = go_yaml({"b": "true", "a": "", "c": "2024-01-01T00:00:00Z", "d": "plain", "e": "x: y", "n": 5})
-    assert text == 'a: ""\nb: "true"\nc: "2024-01-01T00:00:00Z"\nd: plain\ne: \'x: y\'\nn: 5\n'
+    # go-yaml quotes a key that would read back as a bool too ("n", "y", "on": see create_cases.json)
+    assert text == 'a: ""\nb: "true"\nc: "2024-01-01T00:00:00Z"\nd: plain\ne: \'x: y\'\n"n": 5\n'
 
 
 def test_table_format_choice():
@@ -97,15 +101,15 @@ def test_list_envelopes():
 
 
 def test_guest_requests():
-    r = guestagent.guestosinfo_request("ns", "vm")
+    r = requests.guestosinfo_request("ns", "vm")
     assert (r.method, r.path, r.decode_status, r.verb, r.resource, r.name) == (
         "GET", "/apis/subresources.kubevirt.io/v1/namespaces/ns/virtualmachineinstances/vm/guestosinfo", False,
         "get", "virtualmachineinstances", "vm")
-    assert guestagent.fslist_request("ns", "vm").path.endswith("/vm/filesystemlist")
+    assert requests.fslist_request("ns", "vm").path.endswith("/vm/filesystemlist")
 
 
 # --------------------------------------------------------------------------- addvolume (§6.10)
-DV = volume.volume_source("dv", "testvolume")
+DV = bodies.volume_source("dv", "testvolume")
 
 
 @pytest.mark.parametrize("kw,name,disk", [
@@ -120,8 +124,8 @@ DV = volume.volume_source("dv", "testvolume")
     ({"disk_name": "test", "volume_name": "v" * 64}, "test", {"name": "", "disk": {"bus": "scsi"}, "serial": "test"}),
 ])
 def test_add_volume_body(kw, name, disk):
-    o = volume.AddVolumeOptions("testvmi", kw.pop("volume_name", "testvolume"), **kw)
-    body = volume.add_volume_body(o, DV)
+    o = bodies.AddVolumeOptions("testvmi", kw.pop("volume_name", "testvolume"), **kw)
+    body = bodies.add_volume_body(o, DV)
     assert body["name"] == name and body["disk"] == disk and body["volumeSource"] == DV and "dryRun" not in body
 
 
@@ -134,9 +138,9 @@ def test_add_volume_body(kw, name, disk):
     ({"cache": "bad"}, "error adding volume, invalid cache value bad"),
 ])
 def test_add_volume_body_errors(kw, msg):
-    o = volume.AddVolumeOptions("testvmi", kw.pop("volume_name", "testvolume"), **kw)
+    o = bodies.AddVolumeOptions("testvmi", kw.pop("volume_name", "testvolume"), **kw)
     with pytest.raises(CLIError) as e:
-        volume.add_volume_body(o, DV)
+        bodies.add_volume_body(o, DV)
     assert e.value.message == msg
 
 
@@ -169,7 +173,7 @@ RETRY = ApiError(volume.RETRYABLE, 422)
 ])
 def test_retry_loop(script, calls, error):
     s = FakeSession(script)
-    reqs = volume.hotplug_requests("default", "testvmi", "addvolume", {"name": "x"})
+    reqs = requests.hotplug_requests("default", "testvmi", "addvolume", {"name": "x"})
     if error:
         with pytest.raises(CLIError) as e:
             volume.send_with_retry(s, reqs, "adding", sleep=lambda _: None)
@@ -180,8 +184,8 @@ def test_retry_loop(script, calls, error):
 
 
 def test_remove_volume_body():
-    assert volume.remove_volume_body("v", False) == {"name": "v"}
-    assert volume.remove_volume_body("v", True) == {"name": "v", "dryRun": ["All"]}
+    assert bodies.remove_volume_body("v", False) == {"name": "v"}
+    assert bodies.remove_volume_body("v", True) == {"name": "v", "dryRun": ["All"]}
 
 
 # --------------------------------------------------------------------------- evacuate-cancel (§6.10)
@@ -190,9 +194,9 @@ def test_evacuate_kinds_and_body():
     with pytest.raises(CLIError) as e:
         evacuate.resource_label("pod")
     assert e.value.message == 'unsupported resource type "pod"'
-    req = evacuate.cancel_request("VM", "default", "testvm", "Hello", False)
+    req = requests.evacuate_cancel_request("VM", "default", "testvm", "Hello", False)
     assert req.path.endswith("/virtualmachines/testvm/evacuate/cancel") and req.body == {"evacuationNodeName": "Hello"}
-    req = evacuate.cancel_request("VMI", "default", "testvmi", "Hello", True)
+    req = requests.evacuate_cancel_request("VMI", "default", "testvmi", "Hello", True)
     assert list(req.body.items()) == [("dryRun", ["All"]), ("evacuationNodeName", "Hello")]
 
 
@@ -223,7 +227,7 @@ def test_expand_validation_and_decode():
     ("1Gi", "0", "1124Mi"), ("2Gi", "0.1", "2363Mi"),
 ])
 def test_pvc_size(memory, overhead, size):
-    assert memorydump.pvc_size(memory, overhead) == size
+    assert dump.pvc_size(memory, overhead) == size
 
 
 @pytest.mark.parametrize("value,fmt,text", [
@@ -236,11 +240,11 @@ def test_format_quantity(value, fmt, text):
 
 def test_cdi_overhead():
     cfg = {"status": {"filesystemOverhead": {"global": "0.06", "storageClass": {"fast": "0.1"}}}}
-    assert memorydump.cdi_overhead(cfg, "") == "0.06"
-    assert memorydump.cdi_overhead(cfg, "fast") == "0.1"
-    assert memorydump.cdi_overhead(cfg, "slow") == "0.06"
+    assert dump.cdi_overhead(cfg, "") == "0.06"
+    assert dump.cdi_overhead(cfg, "fast") == "0.1"
+    assert dump.cdi_overhead(cfg, "slow") == "0.06"
     with pytest.raises(CLIError, match="CDI config not initialized"):
-        memorydump.cdi_overhead({"status": {}}, "")
+        dump.cdi_overhead({"status": {}}, "")
 
 
 @pytest.mark.parametrize("mode,msg", [
@@ -248,31 +252,59 @@ def test_cdi_overhead():
 ])
 def test_pvc_access_modes(mode, msg):
     with pytest.raises(CLIError, match=msg):
-        memorydump.pvc_body("c", "ns", "1Gi", "", mode)
-    body = memorydump.pvc_body("c", "ns", "1Gi", "sc", "ReadWriteMany")
+        dump.pvc_body("c", "ns", "1Gi", "", mode)
+    body = dump.pvc_body("c", "ns", "1Gi", "sc", "ReadWriteMany")
     assert body["spec"] == {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}},
                             "storageClassName": "sc"}
 
 
 def test_memorydump_request_and_export_url():
-    assert memorydump.memorydump_request("ns", "vm", "").body == {"claimName": "", "phase": ""}
-    assert memorydump.remove_request("ns", "vm").body is None
+    assert requests.memorydump_request("ns", "vm", "").body == {"claimName": "", "phase": ""}
+    assert requests.remove_memorydump_request("ns", "vm").body is None
     vme = {"metadata": {"name": "e", "namespace": "ns"}, "status": {"links": {"external": {"cert": "C", "volumes": [
         {"name": "v", "formats": [{"format": "raw", "url": "https://h/raw"}, {"format": "gzip", "url": "https://h/gz"},
                                   {"format": "raw", "url": "https://h/raw2"}]}]}}}}
-    assert memorydump.download_url(vme) == ("https://h/gz", "C", True)
+    assert export.download_url(vme) == ("https://h/gz", "C", True)
     with pytest.raises(CLIError, match="unable to access the volume info from 'ns/e' VirtualMachineExport"):
-        memorydump.download_url({"metadata": {"name": "e", "namespace": "ns"}, "status": {}})
+        export.download_url({"metadata": {"name": "e", "namespace": "ns"}, "status": {}})
 
 
 def test_gunzip_handles_multiple_members():
     import gzip
 
     class Resp:
-        def stream(self, n):
+        def iter_chunks(self, n):
             data = gzip.compress(b"abc") + gzip.compress(b"def")
             return [data[:7], data[7:]]
 
     dest = io.BytesIO()
     memorydump.copy_body(Resp(), dest, True, memorydump.Out(io.StringIO()), lambda n: None)
     assert dest.getvalue() == b"abcdef"
+
+
+@pytest.mark.parametrize(
+    ("env", "tty", "colour"),
+    [
+        ({}, True, True),
+        ({}, False, False),
+        ({"NO_COLOR": "1"}, True, False),
+        ({"NO_COLOR": ""}, True, True),  # no-color.org: an empty value does not count
+        ({"FORCE_COLOR": "1"}, False, True),
+        ({"FORCE_COLOR": "0"}, False, False),
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, True, False),
+        ({"TERM": "dumb"}, True, False),
+        ({"TERM": "dumb", "FORCE_COLOR": "1"}, False, True),
+    ],
+)
+def test_one_colour_policy(monkeypatch, env, tty, colour):
+    from pyvirtctl import tables
+    from pyvirtctl.output import use_colour
+
+    for var in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+        monkeypatch.delenv(var, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    stream = _Tty() if tty else io.StringIO()
+    assert use_colour(stream) is colour
+    tables.print_table(["NAME", "STATUS"], [["vm", "Running"]], [1], stream=stream)
+    assert ("\x1b[" in stream.getvalue()) is colour  # the tables follow the same policy

@@ -2,7 +2,7 @@
 
 `start --help`, a TAB press and `start VM` with a token in the kubeconfig must stay off the heavy
 packages: kubernetes (only for exec/auth-provider credentials), rich tables, websocket-client.
-`start VM` must not need urllib3 either (REST calls without a proxy use kube/direct.py).
+`start VM` must not need urllib3 either (every request goes through kube/transport.py).
 Each run is a real `python -m pyvirtctl` process; it reports its sys.modules through a tiny
 sitecustomize-free wrapper (runpy + atexit), so nothing is mocked.
 """
@@ -102,6 +102,9 @@ def test_start_vm_with_a_token_needs_no_kubernetes_nor_urllib3(tmp_path: Path, s
     assert "VM budget was scheduled to start" in output
     assert [r["method"] for r in sim.requests()] == ["PUT"]
     assert heavy(modules) == []
-    # the request went through kube/direct.py: no urllib3, no http.client/email parsing
-    assert "pyvirtctl.kube.direct" in modules
-    assert heavy(modules, ("urllib3", "http.client", "email", "concurrent.futures")) == []
+    # the request went through kube/transport.py: no urllib3, no http.client/email parsing, no SOCKS library
+    assert "pyvirtctl.kube.transport" in modules
+    assert heavy(modules, ("urllib3", "http.client", "email", "concurrent.futures", "python_socks")) == []
+    # the kubeconfig is read by the fast reader with go-yaml's rules: PyYAML is never imported
+    assert "pyvirtctl.kube.goyaml" in modules
+    assert heavy(modules, ("yaml", "decimal", "ctypes")) == []

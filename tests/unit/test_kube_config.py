@@ -617,7 +617,8 @@ def test_static_credentials_do_not_import_kubernetes(tmp_path: Path) -> None:
         "from pyvirtctl.kube.config import GlobalFlags, load_config\n"
         "from pyvirtctl.kube.session import Session\n"
         f"cfg = load_config(GlobalFlags(kubeconfig={str(kc)!r}, insecure_skip_tls_verify=True))\n"
-        "s = Session(cfg); s.websocket_options('/x'); cfg.auth_headers()\n"
+        "from pyvirtctl.streams.websocket import dial_target\n"
+        "s = Session(cfg); dial_target(s, '/x'); cfg.auth_headers()\n"
         "print(sorted(m for m in ('kubernetes', 'rich', 'websocket', 'pydantic') if m in sys.modules))\n"
     )
     out = subprocess.run(

@@ -10,7 +10,7 @@ from pyvirtctl.commands.portforward import (
     atoi,
     parse_port,
     parse_target,
-    portforward_path,
+    portforward_request,
     prepare,
     resolve_address,
 )
@@ -126,13 +126,28 @@ def test_prepare_namespace_fallback_and_stdio_rule() -> None:
 
 def test_portforward_path() -> None:
     assert (
-        portforward_path("ns", Target("vmi", "", "a"), 22, "tcp")
+        portforward_request("ns", Target("vmi", "", "a"), 22, "tcp").path
         == "/apis/subresources.kubevirt.io/v1/namespaces/ns/virtualmachineinstances/a/portforward/22/tcp"
     )
     assert (
-        portforward_path("ns", Target("vm", "", "b"), 53, "udp")
+        portforward_request("ns", Target("vm", "", "b"), 53, "udp").path
         == "/apis/subresources.kubevirt.io/v1/namespaces/ns/virtualmachines/b/portforward/53/udp"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["vm/a%b", "22"], "invalid resource name \"a%b\": [may not contain '%']"),
+        (["vm/../ns", "22"], "invalid resource name \"..\": [may not be '..']"),
+        (["vm/a/..", "22"], "invalid namespace \"..\": [may not be '..']"),
+        (["vmi/a", "../22"], "invalid subresource \"..\": [may not be '..']"),
+    ],
+)
+def test_every_url_part_is_checked_before_a_port_opens(args, message) -> None:
+    with pytest.raises(CLIError) as e:
+        prepare(args, "default", False, "127.0.0.1")
+    assert e.value.message == message
 
 
 def test_resolve_address() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from pyvirtctl import waiting
-from pyvirtctl.commands.bulk import Selection, validate_selection
-from pyvirtctl.commands.pause import run_strategy, vmi_action_request
-from pyvirtctl.commands.vm import (
+from pyvirtctl.errors import CLIError, UsageError
+from pyvirtctl.kubevirt import waiting
+from pyvirtctl.kubevirt.bulk import Selection, validate_selection
+from pyvirtctl.kubevirt.requests import (
     MigrateCancelOptions,
     MigrateOptions,
     StartOptions,
@@ -18,15 +18,24 @@ from pyvirtctl.commands.vm import (
     migrations_list_request,
     pick_migration,
     restart_request,
+    run_strategy,
     start_request,
     stop_request,
     validate_stop,
+    vmi_action_request,
 )
-from pyvirtctl.errors import CLIError, UsageError
-from pyvirtctl.kube.request import Request
 
 SUB = "/apis/subresources.kubevirt.io/v1/namespaces/default"
 KV = "/apis/kubevirt.io/v1/namespaces/default"
+
+
+def Request(method: str, path: str, query: list | None = None, body: object = None) -> tuple:  # noqa: N802
+    """What the transport sends for a request: method, escaped path, query and body."""
+    return (method, path, list(query or []), body)
+
+
+def sent(req) -> tuple:
+    return (req.method, req.path, list(req.query), req.body)
 
 
 @pytest.mark.parametrize(
@@ -39,7 +48,7 @@ KV = "/apis/kubevirt.io/v1/namespaces/default"
     ],
 )
 def test_start_request(options, body):
-    assert start_request(options, "default") == Request("PUT", f"{SUB}/virtualmachines/testvm/start", body=body)
+    assert sent(start_request(options, "default")) == Request("PUT", f"{SUB}/virtualmachines/testvm/start", body=body)
 
 
 @pytest.mark.parametrize(
@@ -53,8 +62,8 @@ def test_start_request(options, body):
     ],
 )
 def test_stop_and_restart_bodies(options, stop_body, restart_body):
-    assert stop_request(options, "default") == Request("PUT", f"{SUB}/virtualmachines/testvm/stop", body=stop_body)
-    assert restart_request(options, "default") == Request(
+    assert sent(stop_request(options, "default")) == Request("PUT", f"{SUB}/virtualmachines/testvm/stop", body=stop_body)
+    assert sent(restart_request(options, "default")) == Request(
         "PUT", f"{SUB}/virtualmachines/testvm/restart", body=restart_body
     )
 
@@ -85,13 +94,13 @@ def test_force_grace_validation(force, grace, ok):
 )
 def test_migrate_request(options, body):
     req = migrate_request(options, "default")
-    assert req == Request("PUT", f"{SUB}/virtualmachines/testvm/migrate", body=body)
+    assert sent(req) == Request("PUT", f"{SUB}/virtualmachines/testvm/migrate", body=body)
     assert list(req.body) == list(body)  # dryRun before addedNodeSelector, as Go's struct order
 
 
 def test_migrate_cancel_requests():
     o = MigrateCancelOptions("testvm")
-    assert migrations_list_request(o, "default") == Request(
+    assert sent(migrations_list_request(o, "default")) == Request(
         "GET", f"{KV}/virtualmachineinstancemigrations", query=[("labelSelector", "kubevirt.io/vmi-name==testvm")]
     )
     delete = migration_delete_request(MigrateCancelOptions("testvm", dry_run=True), "default", "m1")
@@ -111,7 +120,7 @@ def test_pick_migration(phases, picked):
 
 
 def test_pause_request():
-    assert vmi_action_request("pause", "default", "testvm", True) == Request(
+    assert sent(vmi_action_request("pause", "default", "testvm", True)) == Request(
         "PUT", f"{SUB}/virtualmachineinstances/testvm/pause", body={"dryRun": ["All"]}
     )
 
@@ -235,3 +244,31 @@ def test_parse_duration(text, seconds):
 def test_parse_duration_rejects(text):
     with pytest.raises(CLIError):
         waiting.parse_duration(text)
+
+
+# ------------------------------------------------------------------ several names (issue: typos must not act)
+
+
+@pytest.mark.parametrize(
+    ("sel", "error"),
+    [
+        (Selection(("vm1", "false"), after_bare_bool=((1, "--paused"),)),
+         "\"false\" after --paused would be taken as a VM name: a bool flag takes its value only with '=', "
+         "write --paused=false"),
+        (Selection(("vm1", "T"), after_bare_bool=((1, "-A"),)), "write -A=T"),
+        (Selection(("vm1", "\u2014dry-run")),
+         "\"\u2014dry-run\" looks like a flag written with the wrong dash (U+2014 instead of '-'): type it as --dry-run"),
+        (Selection(("vm1", "\u2013n")), "type it as -n"),
+        (Selection(("vm1", "")), None),  # an empty name is client-go's to refuse, later
+        (Selection(("vm1", "vm2"), after_bare_bool=((1, "--paused"),)), None),  # not a Go bool: a name
+        (Selection(("false",), after_bare_bool=((0, "--paused"),)), None),  # one name: virtctl's behaviour
+        (Selection(("\u2014x",)), None),
+    ],
+)
+def test_several_names_refuse_flag_like_words(sel, error):
+    if error is None:
+        validate_selection(sel)
+    else:
+        with pytest.raises(UsageError) as info:
+            validate_selection(sel)
+        assert info.value.message.endswith(error)

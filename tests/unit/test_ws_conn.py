@@ -417,21 +417,3 @@ def test_http_proxy_with_credentials():
     head = proxy.requests[0].decode()
     assert head.startswith(f"CONNECT 127.0.0.1:{peer.port} HTTP/1.1\r\n")
     assert "Proxy-Authorization: Basic " + base64.b64encode(b"user:p@ss").decode() in head
-
-
-def test_target_from_websocket_client_options():
-    t = ws.target_from_ws_options(
-        "wss://h/x",
-        {
-            "header": ["Authorization: Bearer t"],
-            "sslopt": {"server_hostname": "api"},
-            "http_proxy_host": "p",
-            "http_proxy_port": 3128,
-            "proxy_type": "socks5",
-            "http_proxy_auth": ("u", "v"),
-        },
-    )
-    assert t.headers == [("Authorization", "Bearer t")]
-    assert t.tls_server_name == "api"
-    assert t.proxy == "socks5://u:v@p:3128"
-    assert t.secure and t.host == "h" and t.port == 443

@@ -10,9 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from pyvirtctl.errors import ApiError, CLIError
-from pyvirtctl.kube.paths import CORE, KV
+from pyvirtctl.errors import CLIError
+from pyvirtctl.kube import paths
+from pyvirtctl.kubevirt.requests import events_request, list_request
 
 Key = tuple[str, str]  # (namespace, name)
 
@@ -137,7 +139,7 @@ def parse_duration(text: str) -> float:
 class Reporter:
     """Progress output: a live status line on a terminal, plain lines otherwise (stderr)."""
 
-    def __init__(self, stream, live: bool) -> None:
+    def __init__(self, stream: Any, live: bool) -> None:
         self.stream = stream
         self.live = live
         self.last: dict[Key, str] = {}
@@ -176,8 +178,8 @@ class Reporter:
 
 
 def wait_all(
-    session,
-    collection: str,
+    session: Any,
+    collection: paths.Resource,
     keys: Iterable[Key],
     predicate: Callable[[Key, dict | None], Progress],
     *,
@@ -188,15 +190,15 @@ def wait_all(
 ) -> dict[Key, Progress]:
     """Watch `collection` until every key's predicate(key, object) is done or failed, or the timeout passes.
 
-    `collection` is "virtualmachineinstances" or "virtualmachineinstancemigrations"; the namespace
-    scope comes from the keys (one namespace -> a namespaced watch, several -> all namespaces).
+    `collection` is `paths.VMIS` or `paths.MIGRATIONS`; the namespace scope comes from the keys
+    (one namespace -> a namespaced watch, several -> all namespaces).
     `match` maps an object to the key it concerns (default: its namespace/name).
     Returns the final Progress of every key; raises nothing for failures (the caller reports them).
     """
     pending = set(keys)
     namespaces = {ns for ns, _ in pending}
-    path = (
-        f"{KV}/namespaces/{next(iter(namespaces))}/{collection}" if len(namespaces) == 1 else f"{KV}/{collection}"
+    listing_request = list_request(
+        collection, next(iter(namespaces)) if len(namespaces) == 1 else None, selector=label_selector
     )
     match = match or (lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
     current: dict[Key, dict | None] = dict.fromkeys(pending)
@@ -212,10 +214,10 @@ def wait_all(
             results[key] = p
             pending.discard(key)
 
-    query = [("labelSelector", label_selector)] if label_selector else []
+    query = list(listing_request.query)
     try:
         while pending:
-            listing = session.request("GET", path, query=query or None).json()
+            listing = session.send(listing_request).json()
             seen = {k: None for k in current}
             for obj in listing.get("items") or []:
                 k = match(obj)
@@ -232,7 +234,7 @@ def wait_all(
             if rv:
                 watch_query.append(("resourceVersion", rv))
             watch_query.append(("timeoutSeconds", str(max(1, int(remaining)))))
-            for etype, obj in session.watch(path, query=watch_query, timeout=remaining + 5):
+            for etype, obj in session.watch(listing_request.path, query=watch_query, timeout=remaining + 5):
                 if etype in ("BOOKMARK", "ERROR"):
                     if etype == "ERROR":
                         break
@@ -262,15 +264,11 @@ def wait_all(
     return results
 
 
-def last_event(session, namespace: str, name: str) -> str:
+def last_event(session: Any, namespace: str, name: str) -> str:
     """The newest Event message about an object, for failure reports ("" when there is none)."""
     try:
-        events = session.request(
-            "GET",
-            f"{CORE}/namespaces/{namespace}/events",
-            query=[("fieldSelector", f"involvedObject.name={name}")],
-        ).json()
-    except (ApiError, CLIError):
+        events = session.send(events_request(namespace, name)).json()
+    except CLIError:
         return ""
     items = events.get("items") or []
     if not items:

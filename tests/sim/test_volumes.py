@@ -1,0 +1,58 @@
+"""The simulator's volume bytes (uploads write them, exports serve them) and their admin API."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from pyvirtctl.sim.volumes import VolumeStore, seed_bytes
+
+
+def test_store_writes_streams_and_digests(tmp_path):
+    store = VolumeStore(str(tmp_path / "v"))
+    assert store.info("default", "disk") is None
+    with store.writer("default", "disk") as out:
+        out.write(b"a" * 1000)
+        out.write(b"b" * 24)
+    data = b"a" * 1000 + b"b" * 24
+    assert store.info("default", "disk") == {"namespace": "default", "name": "disk", "size": 1024,
+                                             "sha256": hashlib.sha256(data).hexdigest()}
+    with open(store.path("default", "disk"), "rb") as fh:
+        assert fh.read() == data
+    seeded = store.seed("ns2", "other", 100_000)
+    assert seeded["sha256"] == hashlib.sha256(seed_bytes("ns2", "other", 100_000)).hexdigest()
+    assert seed_bytes("ns2", "other", 10) != seed_bytes("ns2", "another", 10)
+    store.delete("default", "disk")
+    assert store.info("default", "disk") is None
+    store.clear()
+    assert store.info("ns2", "other") is None
+
+
+@pytest.mark.parametrize("ns,claim", [("..", "x"), ("default", "../x"), ("default", "a/b"), ("Default", "x")])
+def test_store_refuses_names_that_leave_its_folder(tmp_path, ns, claim):
+    store = VolumeStore(str(tmp_path / "v"))
+    with pytest.raises(ValueError):
+        store.writer(ns, claim)
+
+
+def test_temporary_root_is_removed_on_close():
+    store = VolumeStore()
+    store.seed("default", "x", 10)
+    import os
+
+    root = store.root
+    assert os.path.isdir(root)
+    store.close()
+    assert not os.path.exists(root)
+
+
+def test_admin_api_seeds_and_reports(sim):
+    assert sim.seed_volume("default", "disk1", 4096)["size"] == 4096
+    assert sim.volume("default", "disk1") == {
+        "namespace": "default", "name": "disk1", "size": 4096,
+        "sha256": hashlib.sha256(seed_bytes("default", "disk1", 4096)).hexdigest()}
+    assert sim.volume("default", "nothing") is None
+    assert sim.request("GET", "/_sim/volumes/default/..%2Fx")[0] == 400
+    sim.reset()
+    assert sim.volume("default", "disk1") is None
