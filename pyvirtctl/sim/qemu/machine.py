@@ -108,7 +108,7 @@ class _SerialLine(asyncio.Protocol):
         if self.connected.done():
             transport.close()  # one client per serial socket
             return
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = transport
         self.connected.set_result(self)
 
     def data_received(self, data: bytes) -> None:
@@ -242,7 +242,8 @@ class Machine:
         waiter = asyncio.ensure_future(self.exited.wait())
         both = asyncio.ensure_future(asyncio.gather(got_qmp, got_serial))
         try:
-            done, _ = await asyncio.wait([both, waiter], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            futures: list[asyncio.Future[Any]] = [both, waiter]
+            done, _ = await asyncio.wait(futures, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
         if both not in done:

@@ -66,7 +66,7 @@ class _SerialSession:
     async def send(self, data: bytes) -> None:
         self.hub.write(data)
 
-    async def received(self) -> AsyncIterator[bytes]:  # type: ignore[override]
+    async def received(self) -> AsyncIterator[bytes]:
         while True:
             data = await self.queue.get()
             if data is None:
@@ -120,7 +120,7 @@ class _SocketStream:
         self.writer.write(data)
         await self.writer.drain()
 
-    async def received(self) -> AsyncIterator[bytes]:  # type: ignore[override]
+    async def received(self) -> AsyncIterator[bytes]:
         with contextlib.suppress(ConnectionError):
             while True:
                 data = await self.reader.read(1 << 18)
@@ -139,7 +139,7 @@ class _TcpStream:
     async def send(self, data: bytes) -> None:
         await self.conn.write(data)
 
-    async def received(self) -> AsyncIterator[bytes]:  # type: ignore[override]
+    async def received(self) -> AsyncIterator[bytes]:
         while True:
             data = await self.conn.read()
             if not data:
@@ -158,7 +158,7 @@ class _UdpStream:
     async def send(self, data: bytes) -> None:
         self.sock.send(data)
 
-    async def received(self) -> AsyncIterator[bytes]:  # type: ignore[override]
+    async def received(self) -> AsyncIterator[bytes]:
         while True:
             yield await self.sock.recv()
 
