@@ -33,7 +33,7 @@ from . import debs
 from .cpio import Archive
 from .shadow import sha512_crypt
 
-LAYOUT = "3"  # bump when the image's contents change for the same packages
+LAYOUT = "4"  # bump when the image's contents change for the same packages
 KERNEL_META = "linux-image-cloud-amd64"
 USERLAND = ["dropbear-bin", "libtomcrypt1", "libtommath1", "libgmp10", "zlib1g", "libcrypt1", "libc6",
             "openssh-sftp-server"]
@@ -263,6 +263,7 @@ ip link set eth0 mtu "$GUEST_MTU" 2>/dev/null
 ip link set eth0 up
 ip addr add "$GUEST_IP/$GUEST_PREFIX" dev eth0
 ip route add default via "$GUEST_GATEWAY"
+syslogd -C64  # logins and sshd log here (`logread`), not on the console
 dropbear -R -r /etc/dropbear/dropbear_ed25519_host_key -p 22 $GUEST_SSHD_FLAGS
 acpid
 echo "4 4 1 7" > /proc/sys/kernel/printk  # the console shows boot messages, then only warnings

@@ -248,7 +248,8 @@ class QemuGuest:
             powered_off = m.shutdown_reason == "guest-shutdown"
             how = "powered off" if powered_off else f"killed (QEMU exit status {m.returncode})"
             self.stop_how = how
-            _log(f"guest {self.ns}/{self.name}: {how} {time.time() - self.stop_at:.1f} s after the stop")
+            if not self.runtime.closing:
+                _log(f"guest {self.ns}/{self.name}: {how} {time.time() - self.stop_at:.1f} s after the stop")
             self.runtime.vmi_event(self, "Stopped", "The VirtualMachineInstance was shut down." if powered_off
                                    else "The VirtualMachineInstance was killed: its grace period was over.")
         elif self.guest_shutdown:
@@ -454,6 +455,7 @@ class QemuRuntime:
         self._folder: Path | None = None
         self._image: asyncio.Future[image.BaseImage] | None = None
         self._sweep_due = False
+        self.closing = False
         sim.store.subscribe(lambda *_: self._sweep_soon())
 
     # -- helpers -------------------------------------------------------------------------------
@@ -712,6 +714,7 @@ class QemuRuntime:
             self._forget(uid)
 
     async def close(self) -> None:
+        self.closing = True
         guests = list(self.guests.values())
         self.guests.clear()
         for g in guests:
