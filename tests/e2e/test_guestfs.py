@@ -171,6 +171,21 @@ def test_sigterm_deletes_the_pod_and_restores_the_terminal(sim, cli_home) -> Non
         run.close()
 
 
+def test_an_external_sigint_ends_the_session_like_virtctl(sim, cli_home) -> None:
+    """In raw mode Ctrl+C is a byte for the shell; a SIGINT from elsewhere ends the session: exit 0."""
+    sim.apply(pvc())
+    run = pty_session(sim, cli_home)
+    try:
+        run.send(b"\x03")  # typed Ctrl+C: the remote shell's business
+        run.expect(b"^C\r\nbash-5.1$ ")
+        run.proc.send_signal(signal.SIGINT)
+        assert run.wait() == 0
+        assert run.stty() == run.stty_before
+        assert sim.get("Pod", "default", "libguestfs-tools-disk1") is None
+    finally:
+        run.close()
+
+
 def test_ctrl_c_while_the_pod_cannot_start_deletes_it(sim, cli_home) -> None:
     sim.apply([pvc(), vm("nowhere", nodeSelector={"kubernetes.io/hostname": "no-such-node"})])
     run = PtyRun(sim, cli_home, "guestfs", "disk1", "--vm", "nowhere")
