@@ -403,26 +403,31 @@ def _coerce(value: Any, schema: Schema) -> Any:
 
 def decode(data: bytes, schema: Schema, what: str) -> dict[str, Any]:
     """YAMLOrJSONDecoder.Decode into `schema`; errors read `error decoding <what>: ...` like virtctl."""
-    text = data.decode("utf-8", "surrogateescape")
-    head = text[:1024].lstrip(_WS)
     try:
-        if head.startswith("{"):
-            # JSON first; when that fails the same bytes are tried as YAML (which also coerces
-            # numbers into string fields), and only if YAML fails too is the JSON error reported
-            try:
-                try:
-                    node = _parse_json(text)
-                except _JSONSyntax as e:
-                    raise ManifestError(str(e)) from None
-                return _Typed(schema[2].split(".")[-1] + ".").decode(node, schema, "", text) or {}
-            except ManifestError as json_error:
-                try:
-                    return _decode_yaml(data, schema)
-                except ManifestError:
-                    raise json_error from None
-        return _decode_yaml(data, schema)
+        return decode_plain(data, schema)
     except ManifestError as e:
         raise ManifestError(f"error decoding {what}: {e.message}") from None
+
+
+def decode_plain(data: bytes, schema: Schema) -> dict[str, Any]:
+    """YAMLOrJSONDecoder.Decode into `schema`, errors as the decoder words them (no prefix)."""
+    text = data.decode("utf-8", "surrogateescape")
+    head = text[:1024].lstrip(_WS)
+    if head.startswith("{"):
+        # JSON first; when that fails the same bytes are tried as YAML (which also coerces
+        # numbers into string fields), and only if YAML fails too is the JSON error reported
+        try:
+            try:
+                node = _parse_json(text)
+            except _JSONSyntax as e:
+                raise ManifestError(str(e)) from None
+            return _Typed(schema[2].split(".")[-1] + ".").decode(node, schema, "", text) or {}
+        except ManifestError as json_error:
+            try:
+                return _decode_yaml(data, schema)
+            except ManifestError:
+                raise json_error from None
+    return _decode_yaml(data, schema)
 
 
 def _decode_yaml(data: bytes, schema: Schema) -> dict[str, Any]:
