@@ -337,9 +337,8 @@ def process_cmd(
         typer.Option("--output", "-o", help="Specify the output format.", autocompletion=comp.complete_output_formats),
     ] = "yaml",
     param: Annotated[
-        list[str],
-        typer.Option("--param", "-p", help="Specify parameters that should be used during processing."),
-    ] = [],  # noqa: B006
+        str, typer.Option("--param", "-p", help="Specify parameters that should be used during processing.")
+    ] = "",
     params_file: Annotated[
         str,
         typer.Option(
@@ -358,14 +357,12 @@ def process_cmd(
         bool, typer.Option("--print-params", help="Only print parameters of the specified VirtualMachineTemplates.")
     ] = False,
 ) -> None:
-    from pyvirtctl.goflags import parse_string_to_string
     from pyvirtctl.kubevirt.templates import engine, remote
     from pyvirtctl.runtime import session
 
     name = validate_convert(args, name, file, output)
-    params: dict[str, str] | None = None
-    for item in param:  # already checked by the parser; each occurrence adds to the map
-        params = {**(params or {}), **parse_string_to_string(item)}
+    # the parser merged every occurrence into one map (pflag's stringToString); None when not given
+    params: dict[str, str] | None = dict(param) if isinstance(param, dict) else None
     s = session(ctx)
     ns = s.namespace
 
