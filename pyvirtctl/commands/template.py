@@ -381,21 +381,19 @@ def process_cmd(
         raw = (tpl.get("spec") or {}).get("parameters")
         _print(None if raw is None else engine.parameters_json(raw), output)
         return
+    def warn(text: str) -> None:
+        sys.stderr.write(f"Warning: {text}\n")
+        sys.stderr.flush()
+
     if params_file:
         params = read_params_file(params_file)
     if create:
-        vm, _message = remote.process_remote(s, ns, name, params, create=True)
+        vm, _message = remote.process_remote(s, ns, name, params, create=True, warn=warn)
         sys.stdout.write(f"{remote.kind_group(vm)}/{(vm.get('metadata') or {}).get('name') or ''} created\n")
         sys.stdout.flush()
         return
     if name and not local:
-        vm, message = remote.process_remote(s, ns, name, params)
+        vm, message = remote.process_remote(s, ns, name, params, warn=warn)
     else:
-        tpl = template()
-
-        def warn(text: str) -> None:
-            sys.stderr.write(f"Warning: {text}\n")
-            sys.stderr.flush()
-
-        vm, message = engine.process_local(tpl, params or {}, warn)
+        vm, message = engine.process_local(template(), params or {}, warn)
     _print(vm, output, message)

@@ -14,6 +14,8 @@ Errors carry virtctl's prefixes. Bodies are written as Go's json.Marshal writes 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pyvirtctl.errors import prefixed
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from pyvirtctl.kube.session import Session
 
 JSON = "application/json"
+_WARNING = re.compile(r'(\d{3}) \S+ "((?:[^"\\]|\\.)*)"(?: "[^"]*")?')
 REQUEST_KIND = "VirtualMachineTemplateRequest"
 REQUEST_RESOURCE = "virtualmachinetemplaterequest." + paths.TEMPLATE_GROUP
 
@@ -76,9 +79,22 @@ def process_options(params: dict[str, str] | None) -> dict[str, Any]:
     return {"parameters": {k: params[k] for k in sorted(params, key=lambda s: s.encode("utf-8", "surrogateescape"))}}
 
 
+def warnings(headers: Any) -> list[str]:
+    """The texts of `Warning: 299 - "text"` response headers (RFC 7234; several may share a header)."""
+    out: list[str] = []
+    for value in headers.get_all("Warning") if hasattr(headers, "get_all") else [headers.get("Warning") or ""]:
+        for m in _WARNING.finditer(value):
+            text = re.sub(r"\\(.)", r"\1", m.group(2))
+            if m.group(1) == "299" and text:
+                out.append(text)
+    return out
+
+
 def process_remote(session: Session, namespace: str, name: str, params: dict[str, str] | None,
-                   create: bool = False) -> tuple[dict[str, Any], str]:
-    """(the VirtualMachine as json.Marshal writes it, the template's message) from `process` or `create`."""
+                   create: bool = False, warn: Callable[[str], None] | None = None) -> tuple[dict[str, Any], str]:
+    """(the VirtualMachine as json.Marshal writes it, the template's message) from `process` or `create`.
+
+    The server's warnings (parameters nothing references) go to `warn`."""
     from pyvirtctl.kubevirt.templates.engine import vm_from_api
     from pyvirtctl.kubevirt.templates.typed import TypedError, parse_json
 
@@ -92,6 +108,9 @@ def process_remote(session: Session, namespace: str, name: str, params: dict[str
     req = Request("POST", ref, body=process_options(params), content_type=JSON, verb="post",
                   resource=paths.VM_TEMPLATE_SUBRESOURCES.plural, name=name)
     resp = session.send(req, error_prefix=prefix)
+    for text in warnings(resp.headers):
+        if warn is not None:
+            warn(text)
     resp.json()  # the same checks (and errors) as any other answer
     answer = parse_json(resp.body)
     with prefixed(prefix):
