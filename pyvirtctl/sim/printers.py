@@ -56,6 +56,9 @@ DATAVOLUME = crd_columns(
     Column("Age", "date", ".metadata.creationTimestamp"),
 )
 PLAIN_CRD = crd_columns()
+VMCLONE = crd_columns(Column("Phase", path=".status.phase"),
+                      Column("SourceVirtualMachine", path=".spec.source.name"),
+                      Column("TargetVirtualMachine", path=".spec.target.name"))
 # virt-template's kinds (their CRDs' additionalPrinterColumns)
 VMTEMPLATE = crd_columns(Column("Age", "date", ".metadata.creationTimestamp"), Column("Ready", path=READY))
 VMTEMPLATE_REQUEST = crd_columns(

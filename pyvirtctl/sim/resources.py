@@ -116,6 +116,10 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(CDI, "v1beta1", "cdiconfigs", "CDIConfig", namespaced=False, singular="cdiconfig",
              subresources=("status",)),
     Resource("template.openshift.io", "v1", "templates", "Template", singular="template", has_status=False),
+    # stored only: no clone controller (`create clone --apply` creates one; nothing clones)
+    Resource("clone.kubevirt.io", "v1beta1", "virtualmachineclones", "VirtualMachineClone",
+             singular="virtualmachineclone", short_names=("vmclone", "vmclones"), subresources=("status",),
+             columns=printers.VMCLONE),
     Resource(TEMPLATE, "v1beta1", "virtualmachinetemplates", "VirtualMachineTemplate",
              singular="virtualmachinetemplate", short_names=("vmt", "vmts"), subresources=("status",),
              columns=printers.VMTEMPLATE),
