@@ -602,7 +602,8 @@ def _rfc3339(text: str, micro: bool) -> str:
                 sign = 1 if m.group(8)[0] == "+" else -1
                 tz = datetime.timezone(sign * datetime.timedelta(hours=int(m.group(8)[1:3]),
                                                                  minutes=int(m.group(8)[4:6])))
-            when = datetime.datetime(*(int(m.group(i)) for i in range(1, 7)), micros, tzinfo=tz)
+            year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+            when = datetime.datetime(year, month, day, hour, minute, second, micros, tzinfo=tz)
         except ValueError:
             when = None
     if when is None:
