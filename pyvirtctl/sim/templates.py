@@ -61,10 +61,22 @@ _CLASSES = {"\\w": _ALNUM + "_", "\\d": "0123456789", "\\a": _ALNUM, "\\A": "!\"
 # field errors and the Status answers built from them
 
 
+def _go_json(value: Any) -> str:
+    """json.Marshal's text: compact, UTF-8 kept, HTML characters escaped."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _shown(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _go_json(value)
+
+
+def _number(text: str) -> int | float:
+    """A JSON number as Go's float64, written back without a fraction when it has none."""
+    f = float(text)
+    return int(f) if f.is_integer() and abs(f) < 2**63 else f
 
 
 class FieldError(Exception):
@@ -188,7 +200,8 @@ def _substitute(value: Any, values: dict[str, str], target: str) -> Any:
         if as_string:
             return text
         try:
-            parsed = json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+            parsed = json.loads(text, parse_float=_number, parse_int=_number,
+                                parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
         except ValueError:
             return text
         if parsed is None:
