@@ -255,6 +255,9 @@ FILES = {
     "params-list.yaml": "- USER\n- admin\n",
     "params-unknown.yaml": "NOPE: 1\n",
     "params-empty.yaml": "",
+    "params-numbers.json": '{"CPU_CORES": 4, "USER": true}',
+    "params-value-list.yaml": "CPU_CORES: [1]\n",
+    "params-trailing.json": '{"USER": "a"} trailing',
 }
 
 GEN_NAME = ["fedora-[a-z0-9]{6}", "fedora-XXXXXX"]
@@ -276,6 +279,12 @@ CASES: list[tuple[str, list[str], dict[str, str], list[list[str]]]] = [
     ("params-file-list", ["template", "process", "-f", "full.yaml", "--params-file", "params-list.yaml"], {}, []),
     ("params-file-unknown", ["template", "process", "-f", "full.yaml", "--params-file", "params-unknown.yaml"], {}, []),
     ("params-file-empty", ["template", "process", "-f", "full.yaml", "--params-file", "params-empty.yaml"], {}, []),
+    ("params-file-numbers", ["template", "process", "-f", "full.yaml", "--params-file", "params-numbers.json"], {},
+     FULL_MASKS),
+    ("params-file-value-list", ["template", "process", "-f", "full.yaml", "--params-file", "params-value-list.yaml"],
+     {}, []),
+    ("params-file-trailing", ["template", "process", "-f", "full.yaml", "--params-file", "params-trailing.json"], {},
+     FULL_MASKS),
     ("params-both", ["template", "process", "-f", "full.yaml", "-p", "A=b", "--params-file", "params.yaml"], {}, []),
     ("json-template", ["template", "process", "-f", "full.json"], {}, []),
     ("json-template-json-out", ["template", "process", "-f", "full.json", "-o", "json"], {}, []),
