@@ -60,6 +60,14 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
         "pyvirtctl.commands.template:convert_cmd",
         "Convert an OpenShift Template into a VirtualMachineTemplate.",
     ),
+    "template create": (
+        "pyvirtctl.commands.template:create_cmd",
+        "Create a VirtualMachineTemplate from an existing VirtualMachine on the cluster.",
+    ),
+    "template process": (
+        "pyvirtctl.commands.template:process_cmd",
+        "Process a VirtualMachineTemplate and return the created VirtualMachine object.",
+    ),
     "unpause": ("pyvirtctl.commands.pause:unpause_cmd", "Unpause a virtual machine"),
     "userlist": ("pyvirtctl.commands.guestagent:userlist_cmd", "Return full list of logged in users on the guest machine."),
     "version": ("pyvirtctl.commands.version:version_cmd", "Print the client and server version information."),

@@ -139,6 +139,24 @@ class Client:
         o = ExposeOptions(type=kind, name=name, **options)
         return expose_service(self.session, o, namespace or self.namespace)
 
+    def create(self, manifest: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        """Create an object built by `pyvirtctl.kubevirt.manifests` (a VirtualMachine, instancetype,
+        preference or clone - what `create ... --apply` does); returns it as the server created it.
+
+        A namespaced object goes to its `metadata.namespace`, else to `namespace` (default: the
+        client's). Errors read `error creating VirtualMachine NS/NAME: ...`.
+        """
+        from pyvirtctl.kube.request import Request
+        from pyvirtctl.kubevirt.manifests.target import collection_ref, display_name, target_namespace
+
+        ns = namespace or self.namespace
+        shown = {"metadata": {**(manifest.get("metadata") or {}), "namespace": target_namespace(manifest, ns) or ""}}
+        prefix = f"error creating {manifest.get('kind')} {display_name(shown)}: "
+        with _prefixed(prefix):
+            ref = collection_ref(manifest, ns)
+        req = Request("POST", ref, body=manifest, content_type="application/json")
+        return dict(self.session.send(req, error_prefix=prefix).json())
+
     def console(self, name: str, namespace: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> Conn:
         """A connection to the VMI's serial console (`send(bytes)`, `recv()`, `close()`; a context manager).
 
@@ -211,6 +229,13 @@ class VirtualMachine(_Handle):
 
         if paused:
             return self._wait(paths.VMIS, lambda v: waiting.paused(v, True), timeout, reporter)
+        return self._wait(paths.VMIS, waiting.started, timeout, reporter)
+
+    def wait_running(self, timeout: float = DEFAULT_TIMEOUT, reporter: Reporter | None = None) -> Progress:
+        """Wait until the VM's VMI is Running and Ready (after creating a VM whose run strategy starts
+        it, or after a start); raises WaitError when it fails or the timeout passes."""
+        from pyvirtctl.kubevirt import waiting
+
         return self._wait(paths.VMIS, waiting.started, timeout, reporter)
 
     def stop(self, force: bool = False, grace_period: int | None = None, dry_run: bool = False,

@@ -25,7 +25,7 @@ import traceback
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from pyvirtctl.sim import kstatus, launcher
+from pyvirtctl.sim import kstatus, launcher, templates
 from pyvirtctl.sim.kstatus import clone
 from pyvirtctl.sim.patching import merge_patch
 from pyvirtctl.sim.store import now_iso, random_suffix
@@ -214,6 +214,8 @@ class Controllers:
             self.reconcile_migration(mig)
         for rs in self.store.list(self.sim.res("VirtualMachineInstanceReplicaSet")):
             self.reconcile_rs(rs)
+        # virt-template: templates become Ready, requests make templates (pyvirtctl/sim/templates.py)
+        templates.reconcile(self.sim, self.gate)
         for dv in self.store.list(self.sim.res("DataVolume")):
             self.reconcile_dv(dv)
         self.collect_garbage()
