@@ -28,8 +28,8 @@ from pyvirtctl.kubevirt import requests as rq
 
 if TYPE_CHECKING:
     from pyvirtctl.kube.request import Request
-    from pyvirtctl.kubevirt.devices import PermittedDevices
     from pyvirtctl.kube.session import Session
+    from pyvirtctl.kubevirt.devices import PermittedDevices
     from pyvirtctl.kubevirt.waiting import Key, Progress, Reporter
     from pyvirtctl.streams.websocket import Conn
 
