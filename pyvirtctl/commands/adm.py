@@ -111,6 +111,7 @@ def log_verbosity_cmd(
               "virt_launcher": virt_launcher, "virt_operator": virt_operator, "all": all}
     levels = {PARAMS[p]: v for p, v in values.items() if given(ctx, p)}
     o = adm.LogVerbosityOptions(levels, reset)
+    s = session(ctx)  # a broken kubeconfig is reported first, as in virtctl (building it sends nothing)
     try:
         adm.operation(o)
     except adm.NoFlagError:
@@ -119,5 +120,5 @@ def log_verbosity_cmd(
         sys.stdout.write(helptext.command_help(ctx.command, ctx))
         sys.stdout.flush()
         raise
-    for line in adm.log_verbosity(session(ctx), o):
+    for line in adm.log_verbosity(s, o):
         print(line)

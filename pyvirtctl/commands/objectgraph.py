@@ -64,11 +64,11 @@ def objectgraph_cmd(
 ) -> None:
     from pyvirtctl.kubevirt import objectgraph as og
 
+    s = session(ctx)  # a broken kubeconfig is reported first, as in virtctl (building it sends nothing)
     og.check_output(output)  # before any request (virtctl asks the server first)
     # pflag's stringToString arrives as a dict (goflags), the default as ""
     labels: dict[str, str] = selector if isinstance(selector, dict) else {}
     o = og.ObjectGraphOptions(args[0], vmi, exclude_optional, labels, output)
-    s = session(ctx)
     graph = og.object_graph(s, s.namespace, o)
     sys.stdout.write(og.render(graph, output))
     sys.stdout.flush()
