@@ -29,6 +29,7 @@ from pyvirtctl.kubevirt import requests as rq
 if TYPE_CHECKING:
     from pyvirtctl.kube.request import Request
     from pyvirtctl.kube.session import Session
+    from pyvirtctl.kubevirt.devices import PermittedDevices
     from pyvirtctl.kubevirt.waiting import Key, Progress, Reporter
     from pyvirtctl.streams.websocket import Conn
 
@@ -166,6 +167,34 @@ class Client:
 
         return open_console(self.session, namespace or self.namespace, name, timeout / 60.0)
 
+    def log_verbosity(self) -> dict[str, int]:
+        """Every component's log level from the KubeVirt CR (`adm log-verbosity --all`), defaults filled in."""
+        from pyvirtctl.kubevirt import adm
+
+        lines = adm.log_verbosity(self.session, adm.LogVerbosityOptions({adm.ALL: adm.SHOW}))
+        return {name: int(level) for name, _, level in (line.partition("=") for line in lines)}
+
+    def set_log_verbosity(self, levels: dict[str, int] | None = None, reset: bool = False) -> bool:
+        """Set levels 0-9 by component (`virt-handler`, ..., or `all`), after emptying them with `reset`,
+        as `adm log-verbosity` does; False when there was nothing to change (no request sent)."""
+        from pyvirtctl.errors import InputError
+        from pyvirtctl.kubevirt import adm
+
+        levels = dict(levels or {})
+        unknown = sorted(set(levels) - {*adm.COMPONENTS, adm.ALL})
+        if unknown:
+            raise InputError(f"unknown component(s): {', '.join(unknown)} (known: {', '.join(adm.COMPONENTS)}, all)")
+        if any(v == adm.SHOW for v in levels.values()):
+            raise InputError(f"a log verbosity must be {adm.MIN_LEVEL}-{adm.MAX_LEVEL}")
+        return bool(adm.log_verbosity(self.session, adm.LogVerbosityOptions(levels, reset)))
+
+    def permitted_devices(self, namespace: str | None = None) -> PermittedDevices:
+        """The permitted host (PCI) and GPU (mediated) devices of the KubeVirt CR in `namespace`
+        (default: the client's), as `permitted-devices` reads them: a `PermittedDevices` tuple."""
+        from pyvirtctl.kubevirt.devices import permitted_devices
+
+        return permitted_devices(self.session, namespace or self.namespace)
+
 
 class _Handle:
     kind = ""
@@ -194,6 +223,13 @@ class _Handle:
     def get(self) -> dict[str, Any]:
         """The object as the API server has it."""
         return dict(self.session.send(rq.get_request(paths.ref(self.resource, self.namespace, self.name))).json())
+
+    def object_graph(self, exclude_optional: bool = False, selector: dict[str, str] | None = None) -> dict[str, Any]:
+        """The objects this VM/VMI depends on, from virt-api's `objectgraph` (as `objectgraph` gets it)."""
+        from pyvirtctl.kubevirt.objectgraph import ObjectGraphOptions, object_graph
+
+        o = ObjectGraphOptions(self.name, self.kind == "VMI", exclude_optional, dict(selector or {}))
+        return object_graph(self.session, self.namespace, o)
 
     def _wait(self, collection: paths.Resource, predicate: Callable[[dict[str, Any] | None], Progress],
               timeout: float, reporter: Reporter | None = None,
@@ -294,6 +330,28 @@ class VirtualMachine(_Handle):
     def expose(self, **options: Any) -> dict[str, Any]:
         """A Service for this VM (see `Client.expose`)."""
         return self.client.expose("vm", self.name, self.namespace, **options)
+
+    def add_ssh_key(self, user: str, key: str = "", file: str = "", secret: str = "", create_secret: bool = False,
+                    update_secret: bool = False, force: bool = False) -> str:
+        """`credentials add-ssh-key`: the key (`key`, or the public key file `file`) for `user`; returns
+        virtctl's message ("" when a new Secret was created)."""
+        from pyvirtctl.kubevirt import credentials as cr
+
+        o = cr.AddKeyOptions(user, cr.ssh_key(file, key), secret, create_secret, update_secret, force)
+        return cr.add_ssh_key(self.session, self.namespace, self.name, o)
+
+    def remove_ssh_key(self, user: str, key: str = "", file: str = "", secret: str = "", force: bool = False) -> str:
+        """`credentials remove-ssh-key`: drop the key's lines from the user's Secrets."""
+        from pyvirtctl.kubevirt import credentials as cr
+
+        o = cr.RemoveKeyOptions(user, cr.ssh_key(file, key), secret, force)
+        return cr.remove_ssh_key(self.session, self.namespace, self.name, o)
+
+    def set_password(self, user: str, password: str, secret: str = "", force: bool = False) -> str:
+        """`credentials set-password`: the user's password in the VM's userPassword Secret."""
+        from pyvirtctl.kubevirt import credentials as cr
+
+        return cr.set_password(self.session, self.namespace, self.name, cr.PasswordOptions(user, password, secret, force))
 
 
 class VirtualMachineInstance(_Handle):

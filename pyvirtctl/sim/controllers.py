@@ -633,6 +633,8 @@ class Controllers:
                 entry = cur or {"name": vname, "target": f"vd{chr(ord('a') + vd)}"}
                 vd += 1
             out.append(entry)
+        # the backend-storage volume (persistent TPM/EFI state) has no spec volume: keep its entry
+        out += [v for v in current if str(v.get("name", "")).startswith("persistent-state-for")]
         return out
 
     def sync_volume_status(self, vmi: dict) -> None:

@@ -67,6 +67,11 @@ NAME_COMMANDS: list[tuple[list[str], str]] = [
     (["template", "process", "--name", "{}", "--print-params"],
      "error printing template parameters: error fetching remote VirtualMachineTemplate default/{}: "),
     (["status", "{}"], "error fetching VirtualMachine {}: "),
+    (["credentials", "add-ssh-key", "-u", "u", "--value", "k", "{}"], "error getting virtual machine: "),
+    (["credentials", "remove-ssh-key", "-u", "u", "--value", "k", "{}"], "error getting virtual machine: "),
+    (["credentials", "set-password", "-u", "u", "-p", "p", "{}"], "error getting virtual machine: "),
+    (["objectgraph", "{}"], "error listing object graph of VirtualMachine {}: "),
+    (["objectgraph", "--vmi", "{}"], "error listing object graph of VirtualMachineInstance {}: "),
 ]
 
 # a name that is a volume, a claim or a port-forward target rather than the command's VM
@@ -89,6 +94,7 @@ NAMESPACE_COMMANDS: list[tuple[list[str], str]] = [
     (["migrate-cancel", "{}"], "Error fetching virtual machine instance migration list  "),
     (["list"], ""),
     (["template", "create", "--vm-name", "{}"], "error creating VirtualMachineTemplateRequest: "),
+    (["permitted-devices"], ""),
 ]
 
 
