@@ -28,7 +28,7 @@ import traceback
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from pyvirtctl.sim import kstatus, launcher, pods
+from pyvirtctl.sim import kstatus, launcher, pods, templates
 from pyvirtctl.sim.kstatus import clone
 from pyvirtctl.sim.patching import merge_patch
 from pyvirtctl.sim.store import now_iso, random_suffix
@@ -217,6 +217,8 @@ class Controllers:
             self.reconcile_migration(mig)
         for rs in self.store.list(self.sim.res("VirtualMachineInstanceReplicaSet")):
             self.reconcile_rs(rs)
+        # virt-template: templates become Ready, requests make templates (pyvirtctl/sim/templates.py)
+        templates.reconcile(self.sim, self.gate)
         for dv in self.store.list(self.sim.res("DataVolume")):
             self.reconcile_dv(dv)
         for pod in self.store.list(self.POD, copy=False):
@@ -671,6 +673,8 @@ class Controllers:
                 entry = cur or {"name": vname, "target": f"vd{chr(ord('a') + vd)}"}
                 vd += 1
             out.append(entry)
+        # the backend-storage volume (persistent TPM/EFI state) has no spec volume: keep its entry
+        out += [v for v in current if str(v.get("name", "")).startswith("persistent-state-for")]
         return out
 
     def sync_volume_status(self, vmi: dict) -> None:
