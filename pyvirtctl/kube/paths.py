@@ -94,12 +94,15 @@ SECRETS = Resource("", "v1", "secrets")
 EVENTS = Resource("", "v1", "events")
 NAMESPACES = Resource("", "v1", "namespaces")
 DATAVOLUMES = Resource(CDI_GROUP, "v1beta1", "datavolumes")
+DATASOURCES = Resource(CDI_GROUP, "v1beta1", "datasources")
 CDICONFIGS = Resource(CDI_GROUP, "v1beta1", "cdiconfigs")
+UPLOAD_TOKEN_REQUESTS = Resource("upload.cdi.kubevirt.io", "v1beta1", "uploadtokenrequests")
+STORAGECLASSES = Resource("storage.k8s.io", "v1", "storageclasses")
 VMEXPORTS = Resource(EXPORT_GROUP, VERSION, "virtualmachineexports")
 OCP_TEMPLATES = Resource("template.openshift.io", "v1", "templates")  # OpenShift, for `template convert`
 
-# the plural of each kind a user may type (expose, pause, port-forward, completion)
-BY_KIND = {"vm": VMS, "vmi": VMIS, "vmirs": VMIRS, "namespace": NAMESPACES}
+# the plural of each kind a user may type (expose, pause, port-forward, image-upload, completion)
+BY_KIND = {"vm": VMS, "vmi": VMIS, "vmirs": VMIRS, "namespace": NAMESPACES, "dv": DATAVOLUMES, "pvc": PVCS}
 
 
 class ApiRef:
