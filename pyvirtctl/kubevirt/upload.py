@@ -323,14 +323,14 @@ def human_size(n: int) -> str:
 
 
 def check_fits(info: ImageInfo, capacity: int, where: str, hint: str = "") -> None:
-    """Refuse an image whose virtual size exceeds `capacity` bytes (CDI would, after the whole upload)."""
+    """Refuse an image whose virtual size exceeds `capacity` bytes (CDI would, after the whole upload).
+
+    `where` names the capacity (`--size=1Gi`, `PVC default/disk (1Gi)`)."""
     v = info.virtual_size
     if v is None or v <= capacity:
         return
-    what = f"{info.format} image" if info.format != "raw" else "raw image"
-    raise CLIError(f"{info.path}: the {what} has a virtual size of {human_size(v)} ({v} bytes), larger than "
-                   f"{where} ({human_size(capacity)}, {capacity} bytes): CDI would refuse it after the upload"
-                   + (f"; {hint}" if hint else ""))
+    raise CLIError(f"{info.path}: the {info.format} image's virtual size is {human_size(v)} ({v} bytes), more than "
+                   f"{where} ({capacity} bytes): CDI would refuse it after the upload" + (f"; {hint}" if hint else ""))
 
 
 def quantity_bytes(text: str) -> int | None:
@@ -414,9 +414,9 @@ def token_request_body(pvc: str) -> dict[str, Any]:
 
 
 def datasource_body(o: UploadOptions, namespace: str) -> dict[str, Any]:
-    md: dict[str, Any] = {"name": o.name, "namespace": namespace, "labels": _sorted(default_labels(o))}
-    return {"kind": "DataSource", "apiVersion": "cdi.kubevirt.io/v1beta1", "metadata": md,
-            "spec": {"source": {"pvc": {"name": o.name, "namespace": namespace}}}, "status": {}}
+    return {"kind": "DataSource", "apiVersion": "cdi.kubevirt.io/v1beta1",
+            "metadata": _meta(o.name, namespace, default_labels(o), {}),
+            "spec": {"source": {"pvc": {"name": o.name, "namespace": namespace}}}, "status": {"source": {}}}
 
 
 def datasource_patch(o: UploadOptions, namespace: str, current_labels: dict[str, str] | None) -> list[dict]:
@@ -536,13 +536,16 @@ def with_path(url: str, suffix: str) -> str:
 
 
 class Progress(Protocol):
-    """How the transfer is shown: `start(total)`, `update(sent)` (bytes so far), `finish()`."""
+    """How the transfer is shown: `start(total)`, `update(sent)` (bytes so far; back to 0 on a retry),
+    `finish()` when the attempts are over, `abort()` when an error or Ctrl+C ends them early."""
 
     def start(self, total: int) -> None: ...
 
     def update(self, sent: int) -> None: ...
 
     def finish(self) -> None: ...
+
+    def abort(self) -> None: ...
 
 
 class NoProgress:
@@ -553,6 +556,9 @@ class NoProgress:
         pass
 
     def finish(self) -> None:
+        pass
+
+    def abort(self) -> None:
         pass
 
 
@@ -631,7 +637,7 @@ class Uploader:
                 raise CLIError("when creating a resource, the size must be specified")
             assert self.info is not None
             capacity = int(size_quantity(o.size).value)
-            check_fits(self.info, capacity, f"--size {o.size}",
+            check_fits(self.info, capacity, f"--size={o.size}",
                        f"give --size={_at_least(self.info.virtual_size or 0)} or more")
             st.stage = "create"
             obj = self._create()
@@ -642,10 +648,10 @@ class Uploader:
             st.existed = True
             pvc = self._ensure_upload_annotation(pvc)
             self.out(f"Using existing PVC {self.ns}/{(pvc.get('metadata') or {}).get('name', o.name)}")
-            capacity_q = ((((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage"))
-            capacity = quantity_bytes(str(capacity_q)) if capacity_q is not None else None
-            if capacity is not None and self.info is not None:
-                check_fits(self.info, capacity, f"PVC {self.ns}/{o.name}")
+            requested = ((((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage"))
+            holds = quantity_bytes(str(requested)) if requested is not None else None
+            if holds is not None and self.info is not None:
+                check_fits(self.info, holds, f"PVC {self.ns}/{o.name} ({requested})")
         st.stage = "wait"
         if o.create_pvc:
             self._wait_upload_server_ready()
@@ -900,6 +906,7 @@ class Uploader:
         refreshes = MAX_TOKEN_REFRESHES
         attempt = 0
         error: CLIError | None = None
+        finished = False
         try:
             while attempt < retries:
                 url = self._upload_url(transport, proxy, token)
@@ -919,8 +926,11 @@ class Uploader:
                         raise CLIError(f"failed to get upload token: {e.message}") from None
                     refreshes -= 1
                 attempt += 1
+            finished = True
         finally:
             transport.close()
+            if not finished:
+                self.progress.abort()
         self.progress.finish()
         self.out("")
         if error is not None:
@@ -960,7 +970,7 @@ class Uploader:
             r = transport.request("POST", url, headers=headers, body=_chunks(fh, self.o.image_path),
                                   content_length=total, timeout=None, stream=True, progress=advance)
         except CLIError as e:
-            return 0, e
+            return 0, _proxy_error(e)
         try:
             if r.status == 200:
                 return 200, None
@@ -1023,6 +1033,19 @@ class Uploader:
             return str((dv.get("status") or {}).get("phase") or "")
         except Exception:  # noqa: BLE001 - best effort after a Ctrl+C
             return ""
+
+
+PROXY_TLS_HINT = "; the upload proxy's certificate is not trusted: use --insecure to skip verifying it"
+
+
+def _proxy_error(e: CLIError) -> CLIError:
+    """The transport's TLS hints speak of the API server's flags; the upload proxy has --insecure."""
+    from pyvirtctl.kube.tls import NAME_HINT, TLS_HINT  # noqa: PLC0415
+
+    for hint in (TLS_HINT, NAME_HINT):
+        if e.message.endswith(hint):
+            return CLIError(e.message[: -len(hint)] + PROXY_TLS_HINT)
+    return e
 
 
 def _chunks(fh: IO[bytes], path: str) -> Iterator[bytes]:

@@ -227,8 +227,9 @@ def finish_upload(sim: Any, ns: str, name: str) -> None:
 
 
 def finish_later(sim: Any, ns: str, name: str) -> None:
-    """Async upload: the data is in; processing (conversion, resize) takes one controller step."""
-    delay = float(sim.config.get("delay") or 0)
+    """Async upload: the data is in; processing (conversion, resize) takes one controller step
+    (or `upload_processing_seconds` from the config)."""
+    delay = float(sim.config.get("upload_processing_seconds", sim.config.get("delay")) or 0)
     loop = asyncio.get_running_loop()
     if delay > 0:
         loop.call_later(delay, finish_upload, sim, ns, name)
@@ -316,13 +317,13 @@ def render_claim(ctl: Controllers, dv: dict) -> dict | None:
     return claim
 
 
-def _not_valid(ctl: Controllers, dv: dict, message: str) -> None:
+def _not_valid(ctl: Controllers, dv: dict, message: str) -> dict | None:
     uid = dv["metadata"]["uid"]
     reported = ctl.sim.uploads.reported
     if uid not in reported:
         reported.add(uid)
         ctl.event(dv, "ErrClaimNotValid", message, "Warning", component=CONTROLLER)
-    return None
+    return None  # no claim
 
 
 def reconcile_upload_dv(ctl: Controllers, dv: dict) -> None:

@@ -23,7 +23,10 @@ upload server pod behind it:
   controller step (cdi.finish_later).
 
 Every request is written to the simulator's request log with `"server": "uploadproxy"`, the bytes received
-(`bytes`) and never the body; the token is redacted like the API server's. Faults (faults.py) apply with
+(`bytes`, and `seconds` from the first to the last of them: what benchmarks divide) and never the body;
+the token is redacted like the API server's. Config knobs (`/_sim/config`): `upload_ready_wait` (seconds
+the proxy waits for the upload pod, default 10), `upload_processing_seconds` (how long an async upload's
+processing takes, default: the controller step `delay`), `upload_token_ttl` (cdi.py). Faults (faults.py) apply with
 the proxy's paths and the PVC's namespace and name: `reset` (with `bytes`: after that much of the body),
 `status`, `delay`, `expire_token`.
 """
@@ -162,7 +165,7 @@ async def _handle(sim: Any, request: web.Request, entry: dict) -> web.StreamResp
 
 async def _wait_ready(sim: Any, ns: str, name: str) -> tuple[dict | None, str]:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + READY_WAIT
+    deadline = loop.time() + float(sim.config.get("upload_ready_wait", READY_WAIT))
     while True:
         pvc, why = cdi.upload_ready(sim, ns, name)
         if why != "not ready":
@@ -192,6 +195,7 @@ async def _receive(sim: Any, request: web.Request, entry: dict, ns: str, name: s
         return _text(500, f"Saving stream failed: {e}")
     sink = ImageSink(out, cdi.pvc_bytes(pvc), archive=archive)
     failed = True
+    started = asyncio.get_running_loop().time()
     try:
         while True:
             data = await (stream.read_chunk(CHUNK) if form else stream.readany())
@@ -199,6 +203,7 @@ async def _receive(sim: Any, request: web.Request, entry: dict, ns: str, name: s
                 break
             sink.write(data)
             entry["bytes"] = sink.received
+            entry["seconds"] = round(asyncio.get_running_loop().time() - started, 4)
             if drop_after is not None and sink.received >= drop_after:
                 raise _Dropped()
         summary = sink.close()
