@@ -484,13 +484,12 @@ def go_url_parse(raw: str) -> tuple[str, str]:
         if ":" in rest.split("/", 1)[0]:
             raise fail("first path segment in URL cannot contain colon")
     if rest.startswith("//"):
-        authority = rest[2:].split("/", 1)[0]
-        host = authority.rpartition("@")[2]
+        host = rest[2:].split("/", 1)[0].rpartition("@")[2]
         if host.startswith("["):
-            port = host.partition("]")[2]
+            port = host.partition("]")[2]  # Go's validOptionalPort: "" or ":" followed by digits
         else:
-            port = host.rpartition(":")[1] + host.rpartition(":")[2] if ":" in host else ""
-        if port and (not port.startswith(":") or not port[1:].isdigit() and port != ":"):
+            port = host[host.rfind(":"):] if ":" in host else ""
+        if port and not (port.startswith(":") and (port == ":" or port[1:].isdigit())):
             from pyvirtctl.gotext import go_quote  # noqa: PLC0415
 
             raise fail(f"invalid port {go_quote(port)} after host")
@@ -1021,7 +1020,8 @@ class Uploader:
             sent = (f"after {human_size(st.sent)} of {human_size(st.total)} were sent"
                     if st.sent else "before any data was sent")
             return (f"image-upload interrupted {sent}: {left}{shown}, waiting for data; {again}, or delete it")
-        return f"image-upload interrupted while waiting for the upload pod: {left}{shown}; {again}, or delete it"
+        when = "while waiting for the upload pod" if st.stage == "wait" else "before the upload started"
+        return f"image-upload interrupted {when}: {left}{shown}; {again}, or delete it"
 
     def _phase_now(self) -> str:
         try:

@@ -418,6 +418,25 @@ def test_insecure_against_a_proxy_with_an_unknown_ca(sim, cli, tmp_path):
     assert sim.volume("default", "disk")["sha256"] == sha256(img)
 
 
+def test_the_upload_goes_through_the_clusters_proxy(sim, cli, tmp_path):
+    """--proxy-url (or the kubeconfig's proxy-url, HTTPS_PROXY) applies to the upload proxy too."""
+    from tests.transport.servers import RawServer, connect_proxy
+
+    proxy = RawServer(connect_proxy())
+    try:
+        img = image(tmp_path)
+        r = cli("--proxy-url", proxy.url(""), "image-upload", "pvc", "disk", "--size=1Gi", f"--image-path={img}",
+                "--insecure")
+        assert r.returncode == 0, r.stderr
+        tunnels = {h.split(b"\r\n")[0].decode() for h in proxy.heads}
+    finally:
+        proxy.close()
+    upload_host = sim.upload_proxy_url.removeprefix("https://")
+    assert f"CONNECT {upload_host} HTTP/1.1" in tunnels
+    assert f"CONNECT {sim.url.removeprefix('https://')} HTTP/1.1" in tunnels
+    assert sim.volume("default", "disk")["sha256"] == sha256(img)
+
+
 def test_the_cluster_ca_is_trusted_for_the_proxy(sim, cli, tmp_path):
     img = image(tmp_path)
     r = cli("image-upload", "pvc", "disk", "--size=1Gi", f"--image-path={img}")
@@ -708,3 +727,37 @@ def test_completion_of_types_and_enumerated_values(sim, run_cli_raw):
     assert complete("pvc", "ex") == ["existing"]
     flags = complete("--")
     assert "--image-path" in flags and "--pvc-name" not in flags  # deprecated flags are not offered
+
+
+def test_python_api(sim, tmp_path):
+    from pyvirtctl import Client
+
+    img = image(tmp_path, size=2 << 20)
+    seen: list[str] = []
+    sent: list[int] = []
+
+    class Recorder:
+        def start(self, total: int) -> None:
+            sent.append(-total)
+
+        def update(self, n: int) -> None:
+            sent.append(n)
+
+        def finish(self) -> None:
+            sent.append(0)
+
+        def abort(self) -> None:
+            raise AssertionError("not interrupted")
+
+    with Client.from_kubeconfig(sim.kubeconfig) as client:
+        result = client.upload_image("dv", "api-disk", str(img), size="1Gi", insecure=True, out=seen.append,
+                                     progress=Recorder())
+    assert (result.kind, result.name, result.namespace, result.created) == ("DataVolume", "api-disk", "default", True)
+    assert (result.sent, result.attempts, result.proxy_url) == (2 << 20, 1, sim.upload_proxy_url)
+    assert result.processing_seconds is not None and result.upload_seconds >= 0
+    assert sent[0] == -(2 << 20) and sent[-2] == 2 << 20 and sent[-1] == 0
+    assert seen[:2] == ["PVC default/api-disk not found ", "DataVolume default/api-disk created"]
+    assert sim.volume("default", "api-disk")["sha256"] == sha256(img)
+    with Client.from_kubeconfig(sim.kubeconfig) as client, pytest.raises(Exception) as e:
+        client.upload_image("dv", "api-disk", str(img), no_create=True, insecure=True)
+    assert str(e.value) == "PVC api-disk already successfully imported/cloned/updated"
