@@ -19,6 +19,11 @@ from pyvirtctl.kube.flags import specs
 # name -> ("module:function", Short). Keep sorted by name.
 COMMANDS: dict[str, tuple[str, str | None]] = {
     "addvolume": ("pyvirtctl.commands.volume:addvolume_cmd", "add a volume to a running VM"),
+    "adm": ("pyvirtctl.commands.adm:adm_cmd", "Administrate KubeVirt configuration."),
+    "adm log-verbosity": (
+        "pyvirtctl.commands.adm:log_verbosity_cmd",
+        "Show, Set or Reset log verbosity. The verbosity value must be 0-9. The default cluster config is normally 2.",
+    ),
     "completion": ("pyvirtctl.commands.completion:completion_cmd", "Generate the autocompletion script for the specified shell"),
     "console": ("pyvirtctl.commands.console:console_cmd", "Connect to a console of a virtual machine instance."),
     "create": ("pyvirtctl.commands.create:create_cmd", "Create a manifest for the specified Kind."),
@@ -32,6 +37,13 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
         "Create a VirtualMachinePreference or VirtualMachineClusterPreference manifest.",
     ),
     "create vm": ("pyvirtctl.commands.create:vm_cmd", "Create a VirtualMachine manifest."),
+    "credentials": ("pyvirtctl.commands.credentials:credentials_cmd", "Manipulate credentials on a virtual machine."),
+    "credentials add-ssh-key": ("pyvirtctl.commands.credentials:add_ssh_key_cmd", "Add credentials to a virtual machine."),
+    "credentials remove-ssh-key": (
+        "pyvirtctl.commands.credentials:remove_ssh_key_cmd",
+        "Remove credentials from a virtual machine.",
+    ),
+    "credentials set-password": ("pyvirtctl.commands.credentials:set_password_cmd", "Set password for a user"),
     "evacuate-cancel": ("pyvirtctl.commands.evacuate:evacuate_cancel_cmd", "Cancel evacuation for a VM, VMI, or all VMIs on a node"),
     "expand": ("pyvirtctl.commands.expand:expand_cmd", "Return the VirtualMachine object with expanded instancetype and preference."),
     "expose": ("pyvirtctl.commands.expose:expose_cmd", "Expose a virtual machine instance, virtual machine, or virtual machine instance replica set as a new service."),
@@ -44,8 +56,10 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "memory-dump": ("pyvirtctl.commands.memorydump:memory_dump_cmd", "Dump the memory of a running VM to a pvc"),
     "migrate": ("pyvirtctl.commands.vm:migrate_cmd", "Migrate a virtual machine."),
     "migrate-cancel": ("pyvirtctl.commands.vm:migrate_cancel_cmd", "Cancel migration of a virtual machine."),
+    "objectgraph": ("pyvirtctl.commands.objectgraph:objectgraph_cmd", "Returns dependency graph related to a VM|VMI."),
     "options": ("pyvirtctl.commands.meta:options_cmd", None),
     "pause": ("pyvirtctl.commands.pause:pause_cmd", "Pause a virtual machine"),
+    "permitted-devices": ("pyvirtctl.commands.devices:permitted_devices_cmd", "List the permitted devices for vmis."),
     "port-forward": ("pyvirtctl.commands.portforward:port_forward_cmd", "Forward local ports to a virtualmachine or virtualmachineinstance."),
     "removevolume": ("pyvirtctl.commands.volume:removevolume_cmd", "remove a volume from a running VM"),
     "reset": ("pyvirtctl.commands.vmi:reset_cmd", "Reset a virtual machine instance"),
@@ -60,6 +74,14 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "template convert": (
         "pyvirtctl.commands.template:convert_cmd",
         "Convert an OpenShift Template into a VirtualMachineTemplate.",
+    ),
+    "template create": (
+        "pyvirtctl.commands.template:create_cmd",
+        "Create a VirtualMachineTemplate from an existing VirtualMachine on the cluster.",
+    ),
+    "template process": (
+        "pyvirtctl.commands.template:process_cmd",
+        "Process a VirtualMachineTemplate and return the created VirtualMachine object.",
     ),
     "unpause": ("pyvirtctl.commands.pause:unpause_cmd", "Unpause a virtual machine"),
     "userlist": ("pyvirtctl.commands.guestagent:userlist_cmd", "Return full list of logged in users on the guest machine."),

@@ -60,9 +60,12 @@ def migration(sim: Any, obj: dict) -> None:
 
 
 def secret(sim: Any, obj: dict) -> None:
-    data = obj.setdefault("data", {})
-    for k, v in (obj.pop("stringData", None) or {}).items():
-        data[k] = base64.b64encode(str(v).encode()).decode()
+    """stringData is folded into data; a Secret created without either has no `data` (as in Kubernetes)."""
+    string_data = obj.pop("stringData", None) or {}
+    if string_data:
+        data = obj.setdefault("data", {})
+        for k, v in string_data.items():
+            data[k] = base64.b64encode(str(v).encode()).decode()
     obj.setdefault("type", "Opaque")
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pyvirtctl.sim import kstatus, launcher, resources
 from pyvirtctl.sim.guestagent import default_data
+from pyvirtctl.sim.guests import GuestHooks
 from pyvirtctl.sim.kstatus import clone
 from pyvirtctl.sim.resources import Resource
 from pyvirtctl.sim.store import Store
@@ -39,6 +40,7 @@ class SimState:
         self.guest_data: dict[tuple[str, str], dict] = {}
         self.store.create_hooks.append(self._defaults_on_create)
         self._nodes: list[str] = []
+        self.guests = GuestHooks(self)  # the built-in guest; pyvirtctl.sim.core.Simulator may add QEMU guests
 
     # -- lookups
     @staticmethod
@@ -50,6 +52,8 @@ class SimState:
 
     def guest_agent(self, ns: str, name: str) -> dict:
         data = self.guest_data.get((ns, name))
+        if data is None:
+            data = self.guests.agent_data(ns, name)
         return data if data is not None else default_data(name)
 
     def portforward_target(self, vmi: dict, port: int, protocol: str = "tcp") -> str | None:
@@ -178,10 +182,15 @@ class SimState:
         os.replace(tmp, self.state_file)
 
 
+# the packaged `default` seed: the demo VM, and the KubeVirt CR of the installation
+DEFAULT_SEED = ("centos7-1905.yaml", "kubevirt-cr.yaml")
+
+
 def load_documents(path: str) -> list[dict]:
     """Objects from a YAML/JSON file; `default` is the packaged demo seed. Raises `InputError`."""
     if path == "default":
-        path = os.path.join(os.path.dirname(__file__), "centos7-1905.yaml")
+        here = os.path.dirname(__file__)
+        return [doc for name in DEFAULT_SEED for doc in load_documents(os.path.join(here, name))]
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
