@@ -209,9 +209,12 @@ def upload_ready(sim: Any, ns: str, name: str) -> tuple[dict | None, str]:
     return pvc, ""
 
 
-def finish_upload(sim: Any, ns: str, name: str) -> None:
-    """The upload server is done: the pod succeeded (and goes away), the PVC says so."""
+def finish_upload(sim: Any, ns: str, name: str, uid: str = "") -> None:
+    """The upload server is done: the pod succeeded (and goes away), the PVC says so. With `uid`, only if
+    the claim is still that one (not deleted, or replaced by a reset, meanwhile)."""
     pvc_res = sim.res("PersistentVolumeClaim")
+    if uid and ((sim.store.get(pvc_res, ns, name) or {}).get("metadata") or {}).get("uid") != uid:
+        return
 
     def done(o: dict) -> None:
         ann = o["metadata"].setdefault("annotations", {})
@@ -226,19 +229,22 @@ def finish_upload(sim: Any, ns: str, name: str) -> None:
         sim.controllers.event(pvc, "UploadSucceeded", "Upload Successful", component="upload-controller")
 
 
-def finish_later(sim: Any, ns: str, name: str) -> None:
+def finish_later(sim: Any, ns: str, name: str, uid: str) -> None:
     """Async upload: the data is in; processing (conversion, resize) takes one controller step
     (or `upload_processing_seconds` from the config)."""
     delay = float(sim.config.get("upload_processing_seconds", sim.config.get("delay")) or 0)
     loop = asyncio.get_running_loop()
     if delay > 0:
-        loop.call_later(delay, finish_upload, sim, ns, name)
+        loop.call_later(delay, finish_upload, sim, ns, name, uid)
     else:
-        loop.call_soon(finish_upload, sim, ns, name)
+        loop.call_soon(finish_upload, sim, ns, name, uid)
 
 
-def upload_failed(sim: Any, ns: str, name: str) -> None:
+def upload_failed(sim: Any, ns: str, name: str, uid: str = "") -> None:
     """The upload server stopped with an error (a broken stream in async mode): its pod restarts."""
+    pvc_res = sim.res("PersistentVolumeClaim")
+    if uid and ((sim.store.get(pvc_res, ns, name) or {}).get("metadata") or {}).get("uid") != uid:
+        return
 
     def restart(o: dict) -> None:
         ann = o["metadata"].setdefault("annotations", {})

@@ -126,7 +126,7 @@ async def _handle(sim: Any, request: web.Request, entry: dict) -> web.StreamResp
         if fault.action == "status":
             return _text(int(spec.get("status", 503)), str(spec.get("message") or ""))
         if fault.action == "delay":
-            await asyncio.sleep(float(spec.get("seconds", 1)))
+            await _sleep_while_connected(request, float(spec.get("seconds", 1)))
         if fault.action == "reset":
             drop_after = int(spec.get("bytes") or 0)
             if drop_after <= 0:
@@ -157,10 +157,20 @@ async def _handle(sim: Any, request: web.Request, entry: dict) -> web.StreamResp
     if isinstance(result, web.StreamResponse):
         return result
     if is_async:
-        cdi.finish_later(sim, ns, name)
+        cdi.finish_later(sim, ns, name, pvc["metadata"]["uid"])
     else:
-        cdi.finish_upload(sim, ns, name)
+        cdi.finish_upload(sim, ns, name, pvc["metadata"]["uid"])
     return _text(200)
+
+
+async def _sleep_while_connected(request: web.Request, seconds: float) -> None:
+    """A slow proxy (a fault): wait, but stop as soon as the client has gone."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        if request.transport is None or request.transport.is_closing():
+            raise _Dropped()
+        await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
 
 
 async def _wait_ready(sim: Any, ns: str, name: str) -> tuple[dict | None, str]:
@@ -211,7 +221,7 @@ async def _receive(sim: Any, request: web.Request, entry: dict, ns: str, name: s
     except ImageError as e:
         return _stream_error(e)
     except BaseException:  # the client went away, or a fault cut the connection: the server restarts
-        cdi.upload_failed(sim, ns, name)
+        cdi.upload_failed(sim, ns, name, pvc["metadata"]["uid"])
         raise
     finally:
         out.close()
