@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "guestfs": ("pyvirtctl.commands.guestfs:guestfs_cmd", "Start a shell into the libguestfs pod"),
     "guestosinfo": ("pyvirtctl.commands.guestagent:guestosinfo_cmd", "Return guest agent info about operating system."),
     "help": ("pyvirtctl.commands.meta:help_cmd", "Help about any command"),
+    "image-upload": ("pyvirtctl.commands.imageupload:image_upload_cmd", "Upload a VM image to a DataVolume/PersistentVolumeClaim."),
     "list": ("pyvirtctl.commands.listing:list_cmd", "List virtual machines (or instances) as a table."),
     "ls": ("pyvirtctl.commands.listing:list_cmd", None),
     "memory-dump": ("pyvirtctl.commands.memorydump:memory_dump_cmd", "Dump the memory of a running VM to a pvc"),

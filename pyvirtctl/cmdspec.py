@@ -37,6 +37,9 @@ class CommandSpec:
     sort_flags: bool = True
     hidden: bool = False
     subcommands: list[tuple[str, str]] = field(default_factory=list)  # (name, short) for help listing
+    # pflag's MarkDeprecated: flag name (without --) -> message; such a flag is hidden from help and
+    # completion (declare it with typer.Option(hidden=True)) and announced on stdout when used
+    deprecated: dict[str, str] = field(default_factory=dict)
     # param name -> pflag's NoOptDefVal: the value a flag takes when typed without `=value`
     no_opt_defaults: dict[str, str] = field(default_factory=dict)
 

@@ -181,6 +181,7 @@ def go_command(
     sort_flags: bool = True,
     hidden: bool = False,
     subcommands: Iterable[tuple[str, str]] = (),
+    deprecated: dict[str, str] | None = None,
     no_opt_defaults: dict[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a Typer command function with its cobra metadata (registered in :mod:`pyvirtctl.app`).
@@ -201,6 +202,7 @@ def go_command(
         sort_flags=sort_flags,
         hidden=hidden,
         subcommands=list(subcommands),
+        deprecated=dict(deprecated or {}),
         no_opt_defaults=dict(no_opt_defaults or {}),
     )
 
@@ -432,12 +434,16 @@ class GoCommand(TyperCommand):
         result = scan(list(args), table, lenient=lenient)
         ctx.meta["pyvirtctl.positionals"] = list(result.positionals)
         ctx.meta["pyvirtctl.after_bare_bool"] = list(result.after_bare_bool)
+        spec = self.go_spec
+        if spec.deprecated and not lenient:
+            for fd, _ in result.seen:  # pflag announces each use of a deprecated flag while parsing
+                if fd.owner == "cmd" and fd.name in spec.deprecated:
+                    print(f"Flag --{fd.name} has been deprecated, {spec.deprecated[fd.name]}", flush=True)
         if result.help and not lenient:
             from pyvirtctl import helptext
 
             print(helptext.command_help(self, ctx), end="")
             raise typer_Exit(0)
-        spec = self.go_spec
         if not lenient:
             spec.args(ctx.command_path, result.positionals)
             seen_names = {fd.param.name for fd, _ in result.seen if fd.owner == "cmd"}

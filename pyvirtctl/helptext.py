@@ -57,6 +57,7 @@ def _go_default(fd: FlagDef) -> str | None:
 
 def flag_usages(flags: list[FlagDef], sort: bool = True) -> str:
     """pflag's FlagUsages: aligned lines, usage after three spaces (at least)."""
+    flags = [f for f in flags if not getattr(f.param, "hidden", False)]  # pflag hides deprecated flags
     if sort:
         flags = sorted(flags, key=lambda f: f.name)
     lines: list[str] = []

@@ -27,6 +27,8 @@ _ALIASES = {
     "vmirss": "vmirs",
     "virtualmachineinstancereplicaset": "vmirs",
     "virtualmachineinstancereplicasets": "vmirs",
+    "dv": "dv",
+    "pvc": "pvc",
 }
 
 
@@ -228,6 +230,8 @@ _TYPE_HELP = {
     "vm": "VirtualMachine",
     "vmi": "VirtualMachineInstance",
     "vmirs": "VirtualMachineInstanceReplicaSet",
+    "dv": "DataVolume",
+    "pvc": "PersistentVolumeClaim",
 }
 
 
@@ -248,6 +252,9 @@ def type_then_name(*kinds: str) -> Completer:
 
 
 complete_pause_args = type_then_name("vm", "vmi")
+complete_upload_args = type_then_name("dv", "pvc")
+complete_upload_args.__doc__ = "image-upload dv|pvc NAME: the type, then existing DataVolumes or PVCs (--no-create)."
+complete_volume_modes = choices("block", "filesystem")
 
 
 def complete_memory_dump_args(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
@@ -391,6 +398,8 @@ __all__ = [
     "complete_usbredir_args",
     "type_then_name",
     "complete_pause_args",
+    "complete_upload_args",
+    "complete_volume_modes",
     "complete_memory_dump_args",
     "complete_expose_args",
     "complete_type_then_name",

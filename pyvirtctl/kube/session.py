@@ -173,14 +173,29 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def transport_for(self, ca_pem: bytes | str | None = None, insecure: bool = False) -> Transport:
+    def transport_for(self, ca_pem: bytes | str | None = None, insecure: bool = False,
+                      system_roots: bool = False) -> Transport:
         """A transport to another HTTPS host (an export or upload server): its own CA (or the system's,
-        or none with `insecure`), the session's proxy rule, no cluster credentials."""
+        or none with `insecure`; with `system_roots` the system's and `ca_pem`), the session's proxy rule,
+        no cluster credentials."""
         from pyvirtctl.kube.tls import client_context  # noqa: PLC0415
 
         ca = ca_pem.encode() if isinstance(ca_pem, str) else ca_pem
-        ctx = client_context(ca_pem=ca if ca and ca.strip() else None, insecure=insecure)
+        ctx = client_context(ca_pem=ca if ca and ca.strip() else None, insecure=insecure, system_roots=system_roots)
         return Transport(ctx, proxy=self.config.proxy_for, proxy_ssl_context=self.transport.proxy_ssl_context)
+
+    def cluster_ca(self) -> bytes:
+        """The PEM of the cluster's CA from the kubeconfig (b"" when it names none or cannot be read)."""
+        cfg = self.config
+        if cfg.ca_data:
+            return cfg.ca_data
+        if cfg.ca_file:
+            try:
+                with open(cfg.ca_file, "rb") as fh:
+                    return fh.read()
+            except OSError:
+                return b""
+        return b""
 
     # ---- urls and headers
 

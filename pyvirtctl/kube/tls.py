@@ -33,9 +33,13 @@ NAME_HINT = (
 
 
 def client_context(
-    *, ca_pem: bytes | None = None, insecure: bool = False, client_cert: tuple[bytes, bytes] | None = None
+    *, ca_pem: bytes | None = None, insecure: bool = False, client_cert: tuple[bytes, bytes] | None = None,
+    system_roots: bool = False,
 ) -> ssl.SSLContext:
-    """client-go's TLS settings: the CA (else the system roots), a client certificate, or insecure."""
+    """client-go's TLS settings: the CA (else the system roots), a client certificate, or insecure.
+
+    `system_roots=True` trusts the system's roots as well as `ca_pem` (a host that is not the API server).
+    """
     import ssl  # noqa: PLC0415
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -44,6 +48,8 @@ def client_context(
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     elif ca_pem:
+        if system_roots:
+            ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
         try:
             ctx.load_verify_locations(cadata=pem_text(ca_pem))
         except (ssl.SSLError, ValueError):

@@ -142,6 +142,22 @@ class Client:
         o = ExposeOptions(type=kind, name=name, **options)
         return expose_service(self.session, o, namespace or self.namespace)
 
+    def upload_image(self, kind: str, name: str, image_path: str = "", *, archive_path: str = "",
+                     namespace: str | None = None, out: Any = None, progress: Any = None,
+                     **options: Any) -> Any:
+        """Upload a disk image (or an archive) into a DataVolume (`kind="dv"`) or PVC (`"pvc"`) through
+        CDI's upload proxy, as `pyvirtctl image-upload` does; returns an `upload.UploadResult`.
+
+        `options` are image-upload's flags by their Python names (`size=`, `storage_class=`, `access_mode=`,
+        `volume_mode=`, `no_create=`, `force_bind=`, `uploadproxy_url=`, `insecure=`, `wait_secs=`,
+        `retries=`, `datasource=`, `default_instancetype=`, ...). `out(line)` receives virtctl's lines,
+        `progress` an `upload.Progress` (start/update/finish/abort). Errors are CLIErrors with virtctl's text.
+        """
+        from pyvirtctl.kubevirt.upload import Uploader, parse_args
+
+        o = parse_args([kind, name], image_path=image_path, archive_path=archive_path, **options)
+        return Uploader(self.session, o, namespace=namespace or self.namespace, out=out, progress=progress).run()
+
     def create(self, manifest: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
         """Create an object built by `pyvirtctl.kubevirt.manifests` (a VirtualMachine, instancetype,
         preference or clone - what `create ... --apply` does); returns it as the server created it.

@@ -83,6 +83,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--deny", metavar="FILE",
                    help="JSON list of RBAC deny patterns ({\"verb\", \"resource\", \"subresource\", \"namespace\", "
                         "\"name\"}), answered with 403 like kube-apiserver")
+    p.add_argument("--upload-proxy-port", type=_port, default=0, metavar="N",
+                   help="port of the CDI upload proxy (image-upload; default 0: any free port), published in the "
+                        "CDIConfig's status.uploadProxyURL")
     p.add_argument("--guests", choices=("builtin", "qemu"), default="builtin",
                    help="what runs inside a VMI: the built-in guest (default: a simulated serial console, VNC test "
                         "pattern and port mapping) or 'qemu': a real QEMU virtual machine per running VMI (a Debian "
@@ -91,7 +94,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--guest-accel", choices=("tcg", "kvm"), default="tcg",
                    help="how QEMU guests run: tcg (default: emulation, works everywhere) or kvm")
     p.add_argument("--ready-file", metavar="FILE",
-                   help="write {url, port, pid, token, kubeconfig, ca_file} as JSON to FILE once serving (for scripts)")
+                   help="write {url, port, pid, token, kubeconfig, ca_file, upload_proxy_url} as JSON to FILE once "
+                        "serving (for scripts)")
     args = p.parse_args(argv)
     if args.token is not None and (not args.token or any(c.isspace() or not c.isprintable() for c in args.token)):
         p.error("argument --token: must be a non-empty string without spaces")
@@ -150,12 +154,15 @@ async def serve(args: argparse.Namespace) -> int:
         kubeconfig = os.path.join(tmpdir, "kubeconfig")
     workdir = os.path.dirname(kubeconfig)
     ssl_ctx = None
+    proxy_ssl_ctx = None
     certs = None
     if not args.insecure_http:
-        from pyvirtctl.sim.certs import make_certs, ssl_context
+        from pyvirtctl.sim.certs import issue, make_certs, ssl_context
 
         certs = make_certs([args.host])
         ssl_ctx = ssl_context(certs, workdir)
+        # the CDI upload proxy has a certificate of its own, signed by the same CA
+        proxy_ssl_ctx = ssl_context(issue(certs, [args.host], "cdi-uploadproxy"), workdir)
         sim.ca_pem = certs.ca_pem  # published as the export links' `cert` (pyvirtctl/sim/export.py)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.2)
     await runner.setup()
@@ -169,6 +176,15 @@ async def serve(args: argparse.Namespace) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"{'http' if args.insecure_http else 'https'}://{host}:{port}"
     sim.url = url
+    from pyvirtctl.sim import cdi, uploadproxy
+
+    try:
+        proxy_runner, sim.upload_proxy_url = await uploadproxy.start(sim, args.host, args.upload_proxy_port,
+                                                                     proxy_ssl_ctx)
+    except OSError as e:
+        await runner.cleanup()
+        raise StartError(f"cannot listen on {args.host}:{args.upload_proxy_port}: {e.strerror or e}") from None
+    cdi.ensure_objects(sim)  # the CDIConfig names the proxy (a --state file may hold an older port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -179,7 +195,8 @@ async def serve(args: argparse.Namespace) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
-    ready: dict = {"url": url, "port": port, "pid": os.getpid(), "token": token, "kubeconfig": kubeconfig}
+    ready: dict = {"url": url, "port": port, "pid": os.getpid(), "token": token, "kubeconfig": kubeconfig,
+                   "upload_proxy_url": sim.upload_proxy_url}
     written: list[str] = []
     write_private(kubeconfig, kubeconfig_text(url, token, args.namespace, certs.ca_pem if certs else None))
     if certs is not None:
@@ -210,6 +227,7 @@ async def serve(args: argparse.Namespace) -> int:
         await sim.controllers.stop()
         await sim.guests.close()
         sim.save_state()
+        await proxy_runner.cleanup()
         await runner.cleanup()
         sim.volumes.close()
         for path in written:

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pyvirtctl.sim import fieldmanager, kstatus, resources, subresources, tables
+from pyvirtctl.sim import cdi, fieldmanager, kstatus, resources, subresources, tables
 from pyvirtctl.sim.core import Simulator
 from pyvirtctl.sim.kstatus import StatusError, clone
 from pyvirtctl.sim.openapi import documents, validate
@@ -123,6 +123,8 @@ async def handle(sim: Simulator, request: web.Request) -> web.StreamResponse:
         if route.name is not None:
             raise kstatus.method_not_allowed()
         body = await decode_object(request)
+        if res.kind == "UploadTokenRequest":  # CDI's API server answers it and stores nothing
+            return json_response(cdi.issue_token(sim, route.namespace or "", body))
         return create(sim, request, route, res, body)
     if method == "PUT":
         if route.name is None:

@@ -9,6 +9,7 @@ VM lifecycle:   start -> VMI Pending -> Scheduling -> Scheduled -> Running (node
                 stop  -> VMI gets deletionTimestamp -> Succeeded -> removed
 Migration:      Pending -> Scheduling -> Scheduled -> PreparingTarget -> TargetReady -> Running
                 -> Succeeded; the VMI moves to the target node, status.migrationState is filled.
+CDI:            DataVolumes and PVCs taking an upload (pyvirtctl/sim/cdi.py).
 Launcher pods:  a VMI in Scheduling gets a virt-launcher Pod (Pending); it runs on the VMI's node
                 from Scheduled on, with the VMI's IP; it completes when the VMI stops (or migrates
                 away, when the migration target's pod takes over) and is garbage-collected with
@@ -28,7 +29,7 @@ import traceback
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from pyvirtctl.sim import kstatus, launcher, pods, templates
+from pyvirtctl.sim import cdi, kstatus, launcher, pods, templates
 from pyvirtctl.sim.kstatus import clone
 from pyvirtctl.sim.patching import merge_patch
 from pyvirtctl.sim.store import now_iso, random_suffix
@@ -224,6 +225,7 @@ class Controllers:
         for pod in self.store.list(self.POD, copy=False):
             if (pod.get("status") or {}).get("phase") == "Pending" and pods.is_plain(pod):
                 self.reconcile_pod(pod)
+        cdi.reconcile(self)
         self.collect_garbage()
         for vm in self.store.list(self.VM, copy=False):  # read-only: it writes through store.mutate
             self.update_vm_status(vm)
@@ -921,6 +923,8 @@ class Controllers:
                               lambda o: o.setdefault("status", {}).update(st))
 
     def reconcile_dv(self, dv: dict) -> None:
+        if ((dv.get("spec") or {}).get("source") or {}).get("upload") is not None:
+            return  # CDI's upload controller (cdi.reconcile) makes and watches its PVC
         md = dv["metadata"]
         pvc_res = self.sim.res("PersistentVolumeClaim")
         if self.store.get(pvc_res, md["namespace"], md["name"]) is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pyvirtctl.sim import routing
+from pyvirtctl.sim import cdi, routing
 from pyvirtctl.sim.controllers import Controllers
 from pyvirtctl.sim.faults import Faults
 from pyvirtctl.sim.guests import GuestHooks
@@ -41,6 +41,8 @@ class Simulator(SimState):
         self.reset_hooks: list[Callable[[], Any]] = []
         self.public_prefixes: tuple[str, ...] = ()
         self.ca_pem: bytes | None = None
+        self.uploads = cdi.UploadState()  # CDI: upload tokens, uploads in progress
+        self.upload_proxy_url = ""  # the upload proxy's URL (uploadproxy.py), published in the CDIConfig
         self.controllers = Controllers(self)
         self.store.subscribe(lambda *_: self.controllers.kick())
         self.store.subscribe(lambda *_: self._state_dirty())
@@ -59,7 +61,13 @@ class Simulator(SimState):
             self._log_fh.write(json.dumps(entry) + "\n")
             self._log_fh.flush()
 
+    def load_seeds(self) -> None:
+        """The seeds, then the objects CDI's operator would have made where the seeds have none."""
+        super().load_seeds()
+        cdi.ensure_objects(self)
+
     def reset(self) -> None:
+        self.uploads.reset()
         self.guests.reset()
         self.faults.clear()
         self.controllers.reset()

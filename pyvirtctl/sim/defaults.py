@@ -69,17 +69,41 @@ def secret(sim: Any, obj: dict) -> None:
     obj.setdefault("type", "Opaque")
 
 
+def _storage_class(sim: Any, name: str | None) -> dict | None:
+    try:
+        res = sim.res("StorageClass")
+    except KeyError:
+        return None
+    if name:
+        return sim.store.get(res, None, name)
+    for sc in sim.store.list(res):  # the DefaultStorageClass admission plugin
+        if ((sc["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class")) == "true":
+            return sc
+    return None
+
+
 def pvc(sim: Any, obj: dict) -> None:
+    """Bound at once, unless its class binds on first use (WaitForFirstConsumer) or cannot provision
+    (`sim.pyvirtctl.io/broken`): then Pending, until CDI's upload pod binds it (pyvirtctl/sim/cdi.py)."""
     spec = obj.setdefault("spec", {})
     spec.setdefault("volumeMode", "Filesystem")
     spec.setdefault("accessModes", ["ReadWriteOnce"])
-    spec.setdefault("storageClassName", "standard")
+    sc = _storage_class(sim, spec.get("storageClassName"))
+    spec.setdefault("storageClassName", sc["metadata"]["name"] if sc is not None else "standard")
+    if sc is not None and (sc.get("volumeBindingMode") == "WaitForFirstConsumer"
+                           or sc.get("provisioner") == "sim.pyvirtctl.io/broken"):
+        obj["status"] = {"phase": "Pending"}
+        return
     spec.setdefault("volumeName", "pvc-" + secrets.token_hex(8))
     size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
     obj["status"] = {"phase": "Bound", "accessModes": spec["accessModes"], "capacity": {"storage": size}}
 
 
 def datavolume(sim: Any, obj: dict) -> None:
+    """An import or clone succeeds at once; an upload waits for its data (CDI's upload controller)."""
+    if (((obj.get("spec") or {}).get("source") or {}).get("upload")) is not None:
+        obj["status"] = {}
+        return
     obj["status"] = {"phase": "Succeeded", "progress": "100.0%",
                      "claimName": (obj.get("metadata") or {}).get("name")}
 
@@ -89,10 +113,6 @@ def namespace(sim: Any, obj: dict) -> None:
     obj["status"] = {"phase": "Active"}
     md = obj.setdefault("metadata", {})
     md.setdefault("labels", {})["kubernetes.io/metadata.name"] = md.get("name", "")
-
-
-def upload_token(sim: Any, obj: dict) -> None:
-    obj["status"] = {"token": secrets.token_urlsafe(24)}
 
 
 def empty_status(sim: Any, obj: dict) -> None:

@@ -2,12 +2,18 @@
 
 A fault spec (JSON):
   {"match": {"method": "PUT", "path_regex": "...", "namespace": "...", "name": "...", "kind": "console"},
-   "action": "status" | "delay" | "html" | "empty" | "reset" | "hang" | "drop_ws_after",
+   "action": "status" | "delay" | "html" | "empty" | "reset" | "hang" | "drop_ws_after" | "expire_token",
    "status": 503, "message": "...", "seconds": 2, "bytes": 1000, "times": 1}
 `match` fields are all optional (missing = any); `path_regex` is searched in the request path.
 `times` limits how often the fault fires (default: unlimited).
 `reset` drops the connection before answering; with `bytes` it first sends the status line, headers
 and that many bytes of a longer body (a reset mid-response).
+
+The CDI upload proxy (uploadproxy.py) looks faults up with its own paths (`/v1beta1/upload-async`, ...)
+and the namespace and name of the PVC the upload token is for. There `reset` with `bytes` drops the
+connection once that many bytes of the request body have arrived (a drop mid-upload), `status` answers
+with that code and `message` as a plain-text body (`503`: the proxy cannot reach the upload server), and
+`expire_token` treats the request's token as expired (401, as CDI does when a token outlived its 5 min).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-ACTIONS = ("status", "delay", "html", "empty", "reset", "hang", "drop_ws_after")
+ACTIONS = ("status", "delay", "html", "empty", "reset", "hang", "drop_ws_after", "expire_token")
 
 
 class FaultSpecError(ValueError):

@@ -1,7 +1,7 @@
 """Run the simulator as a subprocess and talk to its admin API (used by tests and the demo).
 
     sim = SimProcess.start(workdir, seed=["default"], delay=0)
-    sim.url, sim.kubeconfig, sim.token, sim.ca_file
+    sim.url, sim.kubeconfig, sim.token, sim.ca_file, sim.upload_proxy_url
     sim.apply(obj_or_list); sim.get(kind, ns, name); sim.list(kind, ns=None); sim.delete(kind, ns, name)
     sim.volume(ns, pvc); sim.seed_volume(ns, pvc, size)
     sim.fault(spec); sim.clear_faults(); sim.reset(); sim.config(**kw)
@@ -38,6 +38,7 @@ class SimProcess:
         self.kubeconfig: str = ready.get("kubeconfig", "")
         self.token: str = ready["token"]
         self.ca_file: str | None = ready.get("ca_file")
+        self.upload_proxy_url: str = ready.get("upload_proxy_url", "")
         self.workdir = workdir
         self.stderr_path = stderr_path
         self._ctx: ssl.SSLContext | None = None

@@ -130,6 +130,24 @@ SERVICE = (
            description="The pods (or VMs) the service routes to."),
 )
 
+def _sc_name(sc: dict) -> str:
+    name = _get(sc, "metadata", "name") or ""
+    default = (_get(sc, "metadata", "annotations") or {}).get("storageclass.kubernetes.io/is-default-class")
+    return f"{name} (default)" if default == "true" else name
+
+
+STORAGECLASS = (
+    Column("Name", cell=_sc_name, description="Name must be unique within a namespace."),
+    Column("Provisioner", cell=lambda o: o.get("provisioner") or "", description="The provisioner of the class."),
+    Column("ReclaimPolicy", cell=lambda o: o.get("reclaimPolicy") or "Delete",
+           description="What happens to a volume when its claim is released."),
+    Column("VolumeBindingMode", cell=lambda o: o.get("volumeBindingMode") or "Immediate",
+           description="When volumes are bound to claims."),
+    Column("AllowVolumeExpansion", cell=lambda o: str(bool(o.get("allowVolumeExpansion"))).lower(),
+           description="Whether volumes of this class may grow."),
+    AGE,
+)
+
 _MODES = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
 
 

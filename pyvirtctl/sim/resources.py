@@ -115,6 +115,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(CDI, "v1beta1", "datasources", "DataSource", singular="datasource", subresources=("status",)),
     Resource(CDI, "v1beta1", "cdiconfigs", "CDIConfig", namespaced=False, singular="cdiconfig",
              subresources=("status",)),
+    Resource(CDI, "v1beta1", "storageprofiles", "StorageProfile", namespaced=False, singular="storageprofile",
+             subresources=("status",)),
     Resource("template.openshift.io", "v1", "templates", "Template", singular="template", has_status=False),
     # stored only: no clone controller (`create clone --apply` creates one; nothing clones)
     Resource("clone.kubevirt.io", "v1beta1", "virtualmachineclones", "VirtualMachineClone",
@@ -127,7 +129,7 @@ RESOURCES: tuple[Resource, ...] = (
              singular="virtualmachinetemplaterequest", short_names=("vmtr", "vmtrs"), subresources=("status",),
              columns=printers.VMTEMPLATE_REQUEST),
     Resource("upload.cdi.kubevirt.io", "v1beta1", "uploadtokenrequests", "UploadTokenRequest",
-             singular="uploadtokenrequest", verbs=("create",), defaults=defaults.upload_token),
+             singular="uploadtokenrequest", verbs=("create",), has_status=False),
     Resource("", "v1", "namespaces", "Namespace", namespaced=False, singular="namespace", short_names=("ns",),
              subresources=("status", "finalize"), columns=printers.NAMESPACE, schema="core.v1.Namespace",
              defaults=defaults.namespace),
@@ -146,6 +148,8 @@ RESOURCES: tuple[Resource, ...] = (
              columns=printers.POD, schema="core.v1.Pod", defaults=defaults.pod),
     Resource("", "v1", "nodes", "Node", namespaced=False, singular="node", short_names=("no",),
              subresources=("status",), columns=printers.NODE, schema="core.v1.Node"),
+    Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", namespaced=False, singular="storageclass",
+             short_names=("sc",), has_status=False, columns=printers.STORAGECLASS),
 )
 
 _BY_PATH: dict[tuple[str, str, str], Resource] = {(r.group, r.version, r.plural): r for r in RESOURCES}
@@ -276,7 +280,8 @@ def resource_list(group: str, version: str) -> dict | None:
                        "verbs": list(r.verbs)}
         if r.short_names:
             entry["shortNames"] = list(r.short_names)
-        if r.group or r.kind in ("Pod", "Service"):  # what `kubectl get all` lists
+        cluster_storage = not r.namespaced and r.group in (CDI, "storage.k8s.io")  # not in `all`
+        if (r.group and not cluster_storage) or r.kind in ("Pod", "Service"):  # what `kubectl get all` lists
             entry["categories"] = ["all"]
         items.append(entry)
         for sub in r.subresources:
