@@ -91,15 +91,18 @@ EXPAND_VM_SPEC = Resource(SUB_GROUP, VERSION, "expand-vm-spec")  # namespaced, n
 SERVICES = Resource("", "v1", "services")
 PVCS = Resource("", "v1", "persistentvolumeclaims")
 SECRETS = Resource("", "v1", "secrets")
+PODS = Resource("", "v1", "pods")
 EVENTS = Resource("", "v1", "events")
 NAMESPACES = Resource("", "v1", "namespaces")
 DATAVOLUMES = Resource(CDI_GROUP, "v1beta1", "datavolumes")
 CDICONFIGS = Resource(CDI_GROUP, "v1beta1", "cdiconfigs")
 VMEXPORTS = Resource(EXPORT_GROUP, VERSION, "virtualmachineexports")
+VMSNAPSHOTS = Resource("snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots")
 OCP_TEMPLATES = Resource("template.openshift.io", "v1", "templates")  # OpenShift, for `template convert`
 
 # the plural of each kind a user may type (expose, pause, port-forward, completion)
-BY_KIND = {"vm": VMS, "vmi": VMIS, "vmirs": VMIRS, "namespace": NAMESPACES}
+BY_KIND = {"vm": VMS, "vmi": VMIS, "vmirs": VMIRS, "namespace": NAMESPACES, "vmexport": VMEXPORTS,
+           "vmsnapshot": VMSNAPSHOTS, "pvc": PVCS}
 
 
 class ApiRef:

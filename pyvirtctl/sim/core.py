@@ -39,6 +39,7 @@ class Simulator(SimState):
         self.reset_hooks: list[Callable[[], Any]] = []
         self.public_prefixes: tuple[str, ...] = ()
         self.ca_pem: bytes | None = None
+        self.certs: Any = None  # pyvirtctl.sim.certs.ServerCerts of the HTTPS server (None over plain http)
         self.controllers = Controllers(self)
         self.store.subscribe(lambda *_: self.controllers.kick())
         self.store.subscribe(lambda *_: self._state_dirty())

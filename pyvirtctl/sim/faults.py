@@ -2,12 +2,14 @@
 
 A fault spec (JSON):
   {"match": {"method": "PUT", "path_regex": "...", "namespace": "...", "name": "...", "kind": "console"},
-   "action": "status" | "delay" | "html" | "empty" | "reset" | "hang" | "drop_ws_after",
+   "action": "status" | "delay" | "html" | "empty" | "reset" | "hang" | "drop_ws_after" | "cut_body",
    "status": 503, "message": "...", "seconds": 2, "bytes": 1000, "times": 1}
 `match` fields are all optional (missing = any); `path_regex` is searched in the request path.
 `times` limits how often the fault fires (default: unlimited).
 `reset` drops the connection before answering; with `bytes` it first sends the status line, headers
 and that many bytes of a longer body (a reset mid-response).
+`cut_body` (export server downloads, on the API port and on the exporter pods' own ports): the real
+answer is sent up to `bytes` bytes of its body, then the connection is dropped.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-ACTIONS = ("status", "delay", "html", "empty", "reset", "hang", "drop_ws_after")
+ACTIONS = ("status", "delay", "html", "empty", "reset", "hang", "drop_ws_after", "cut_body")
+_STREAM_ACTIONS = ("drop_ws_after", "cut_body")  # consumed by the handler that streams, not the middleware
 
 
 class FaultSpecError(ValueError):
@@ -84,7 +87,7 @@ class Faults:
     def for_request(self, method: str, path: str, namespace: str | None, name: str | None) -> Fault | None:
         """The first HTTP fault matching this request (consumed once)."""
         for f in list(self.items):
-            if f.action == "drop_ws_after":
+            if f.action in _STREAM_ACTIONS:
                 continue
             if f.matches(method, path, namespace, name):
                 self._consume(f)
@@ -99,6 +102,14 @@ class Faults:
             if f.action != "drop_ws_after":
                 continue
             if f.matches(f.match.get("method") or "GET", path, ns, name, kind):
+                self._consume(f)
+                return int(f.spec.get("bytes", 0))
+        return None
+
+    def body_cut_after(self, method: str, path: str) -> int | None:
+        """For the export server: after how many body bytes to drop this download, or None."""
+        for f in list(self.items):
+            if f.action == "cut_body" and f.matches(method, path, None, None):
                 self._consume(f)
                 return int(f.spec.get("bytes", 0))
         return None

@@ -10,7 +10,7 @@ Modules, lowest layer first (each imports only those above it in this list; no c
   controllers virt-controller/virt-handler/CDI stand-ins (work on a SimState)
   core        Simulator: SimState + request log, faults, controllers, reset
   routing     paths -> Route, JSON/Status responses
-  api, admin, subresources, export, streams/   the HTTP handlers
+  api, admin, subresources, export/, podforward, streams/   the HTTP handlers (spdy: podforward's framing)
   server      middleware and the aiohttp app;  __main__: the command line
 
 Layout of a request
@@ -70,7 +70,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pyvirtctl.sim import admin, api, export, kstatus
+from pyvirtctl.sim import admin, api, export, kstatus, podforward
 from pyvirtctl.sim.core import Simulator
 from pyvirtctl.sim.kstatus import StatusError
 from pyvirtctl.sim.resources import SUBRESOURCE_GROUP
@@ -276,8 +276,10 @@ def build_app(sim: Simulator) -> web.Application:
         streams_mod = None
     if streams_mod is not None and hasattr(streams_mod, "register_routes"):
         streams_mod.register_routes(app, sim)
-    # VirtualMachineExport controller + the export server's download URL (pyvirtctl/sim/export.py)
+    # VirtualMachineExport controller, exporter pods and the export proxy (pyvirtctl/sim/export/)
     export.register_routes(app, sim)
+    # pods/portforward (SPDY in a websocket), how virtctl reaches an exporter pod with --port-forward
+    podforward.register_routes(app, sim)
     api.add_routes(app, sim)
     return app
 

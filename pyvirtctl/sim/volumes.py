@@ -11,6 +11,8 @@ append chunks to the file, readers stream it.
   per file version (size + mtime) and cached.
 * `seed(ns, claim, size)` - deterministic content (a SHA-256 counter stream), for exports of claims
   nobody uploaded to.
+* `copy(ns, src, dst_ns, dst)` - a claim's bytes under another name (VM snapshots keep a copy; an
+  export of a snapshot restores it into a new claim).
 * `delete(ns, claim)`, `clear()` (on `POST /_sim/reset`).
 
 The admin API serves `GET /_sim/volumes/{namespace}/{claim}` (info, 404 when there is none) and
@@ -95,6 +97,11 @@ class VolumeStore:
             digest = h.hexdigest()
             self._digests[f] = (st.st_size, st.st_mtime_ns, digest)
         return {"namespace": namespace, "name": claim, "size": st.st_size, "sha256": digest}
+
+    def copy(self, namespace: str, claim: str, dst_namespace: str, dst_claim: str) -> None:
+        src = self._file(namespace, claim)
+        with open(src, "rb") as fin, self.writer(dst_namespace, dst_claim) as fout:
+            shutil.copyfileobj(fin, fout, _CHUNK)
 
     def delete(self, namespace: str, claim: str) -> None:
         f = self._file(namespace, claim)

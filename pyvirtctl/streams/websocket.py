@@ -178,10 +178,12 @@ def _tokens(value: str | None) -> set[str]:
     return {t.strip().lower() for t in (value or "").split(",")}
 
 
-def connect(target: DialTarget, timeout: float | None = HANDSHAKE_TIMEOUT) -> Conn:
+def connect(target: DialTarget, timeout: float | None = HANDSHAKE_TIMEOUT, subprotocol: str = SUBPROTOCOL) -> Conn:
     """Dial (through the transport: TLS, proxy) and upgrade; WebsocketError with virtctl's text on failure.
 
-    `timeout` bounds the whole handshake; the stream itself is never timed out.
+    `timeout` bounds the whole handshake; the stream itself is never timed out. `subprotocol` is the
+    one asked for (KubeVirt's `plain.kubevirt.io`, or `SPDY/3.1+portforward.k8s.io` for pods); the
+    server's choice is `Conn.subprotocol`.
     """
     import base64
     import hashlib
@@ -193,7 +195,7 @@ def connect(target: DialTarget, timeout: float | None = HANDSHAKE_TIMEOUT) -> Co
     headers = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Key", key),
                ("Sec-WebSocket-Version", "13")]
     headers += [(k, v) for k, v in target.headers if k.lower() not in _HANDSHAKE_HEADERS]
-    headers.append(("Sec-WebSocket-Protocol", SUBPROTOCOL))
+    headers.append(("Sec-WebSocket-Protocol", subprotocol))
     try:
         resp = transport.request("GET", target.http_url(), headers=headers, timeout=timeout, stream=True,
                                  read_timeout=timeout, upgrade=True)
@@ -216,7 +218,9 @@ def connect(target: DialTarget, timeout: float | None = HANDSHAKE_TIMEOUT) -> Co
         sock.close()
         raise handshake_error(101, None, None)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    return Conn(sock, leftover)
+    conn = Conn(sock, leftover)
+    conn.subprotocol = (resp.headers.get("Sec-WebSocket-Protocol") or "").strip()
+    return conn
 
 
 # --------------------------------------------------------------------------- session glue
@@ -294,6 +298,7 @@ class Conn:
         self._closed = False
         self._eof = False
         self.max_message = max(125, max_message)
+        self.subprotocol = ""  # the server's Sec-WebSocket-Protocol
 
     # ---- reading
 
