@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from pyvirtctl import completion as comp
-from pyvirtctl.errors import CLIError
+from pyvirtctl.errors import InputError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube.flags import parse_go_duration
 from pyvirtctl.kubevirt import export as vx
@@ -86,8 +86,8 @@ class Flags:
         return bool(self.vm or self.snapshot or self.pvc or self.vmtemplate)
 
 
-def _incompatible(flag: str, what: str) -> CLIError:
-    return CLIError(ERR_INCOMPATIBLE.format(flag=flag, what=what))
+def _incompatible(flag: str, what: str) -> InputError:
+    return InputError(ERR_INCOMPATIBLE.format(flag=flag, what=what))
 
 
 def _common_download_only(f: Flags, what: str) -> None:
@@ -105,11 +105,11 @@ def validate(function: str, f: Flags) -> str:
     fn = function.lower()
     if fn == CREATE:
         if not f.has_source:
-            raise CLIError(ERR_KIND_REQUIRED)
+            raise InputError(ERR_KIND_REQUIRED)
         _common_download_only(f, CREATE)
     elif fn == DELETE:
         if f.has_source:
-            raise CLIError(ERR_KIND_GIVEN)
+            raise InputError(ERR_KIND_GIVEN)
         _common_download_only(f, DELETE)
         for flag, used in (("--readiness-timeout", bool(f.readiness_timeout)), ("--labels", bool(f.labels)),
                            ("--annotations", bool(f.annotations))):
@@ -118,7 +118,7 @@ def validate(function: str, f: Flags) -> str:
     elif fn == DOWNLOAD:
         _validate_download(f)
     else:
-        raise CLIError(f"invalid function '{fn}'")
+        raise InputError(f"invalid function '{fn}'")
     return fn
 
 
@@ -129,24 +129,24 @@ def _validate_download(f: Flags) -> None:
         except ValueError:
             port = -1
         if not f.local_port.lstrip("+-").isdigit() or not 0 <= port <= 65535:
-            raise CLIError(ERR_INVALID.format(flag="--local-port", values="valid port numbers"))
+            raise InputError(ERR_INVALID.format(flag="--local-port", values="valid port numbers"))
     if f.format not in ("", vx.GZIP, vx.RAW, vx.OCI):
-        raise CLIError(ERR_INVALID.format(flag="--format", values="gzip/raw/oci"))
+        raise InputError(ERR_INVALID.format(flag="--format", values="gzip/raw/oci"))
     if f.format == vx.OCI:
         for flag, used in (("--volume", bool(f.volume)), ("--manifest", f.manifest), ("--pvc", bool(f.pvc))):
             if used:
                 raise _incompatible(flag, "--format=oci")
     if f.retry < 0:
-        raise CLIError(ERR_INVALID.format(flag="--retry", values="positive integers"))
+        raise InputError(ERR_INVALID.format(flag="--retry", values="positive integers"))
     if f.manifest:
         if f.volume:
             raise _incompatible("--volume", "--manifest")
         if f.manifest_output_format.lower() not in (vx.JSON, vx.YAML, ""):
-            raise CLIError(ERR_INVALID.format(flag="--manifest-output-format", values="json/yaml"))
+            raise InputError(ERR_INVALID.format(flag="--manifest-output-format", values="json/yaml"))
         if f.pvc:
             raise _incompatible("--pvc", "--manifest")
     if not f.manifest and not f.output:
-        raise CLIError(ERR_BINARY)
+        raise InputError(ERR_BINARY)
 
 
 def source_of(f: Flags) -> vx.Source | None:
@@ -183,7 +183,7 @@ def export_info(fn: str, name: str, f: Flags, namespace: str) -> vx.ExportInfo:
         if f.readiness_timeout:
             info.readiness_timeout = parse_go_duration(f.readiness_timeout)
     except ValueError as e:
-        raise CLIError(str(e)) from None
+        raise InputError(str(e)) from None
     return info
 
 

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
-from pyvirtctl.errors import ApiError, CLIError, TransportError
+from pyvirtctl.errors import ApiError, CLIError, InputError, TransportError
 from pyvirtctl.kube import paths
 from pyvirtctl.kube.flags import format_go_duration
 from pyvirtctl.kube.request import Request
@@ -372,7 +372,7 @@ class OutputFile:
         try:
             fd = os.open(output, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
         except OSError as e:
-            raise CLIError(f"open {output}: {_os_words(e)}") from None
+            raise InputError(f"open {output}: {_os_words(e)}") from None
         try:
             regular = stat.S_ISREG(os.fstat(fd).st_mode)
         except OSError:

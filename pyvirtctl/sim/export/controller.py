@@ -11,7 +11,9 @@ KubeVirt's export controller does, one step per `sim.config["delay"]` seconds:
    a VirtualMachineSnapshot (ready to use; its volume copies are restored into claims
    `<export>-<claim>` owned by the export) - a VirtualMachineTemplate is never found here;
 3. the token: `spec.tokenSecretRef` (virtctl creates `secret-<name>` right after the export) or a
-   generated Secret `export-token-<name>`; the exporter waits until the Secret exists;
+   generated Secret `export-token-<name>`; the exporter waits until the Secret exists and reads the
+   token when it starts, as a pod reads its mounted Secret (this kubelet never refreshes it: change
+   the Secret afterwards and clients that read the new token get 401s);
 4. the exporter pod `virt-export-<name>` (Pending, then Running): a real HTTPS server on a port of its
    own, certificate from the simulator's CA for `virt-export-<name>.<ns>.svc`, 127.0.0.1 and
    localhost; the pod's annotation `sim.pyvirtctl.io/portforward` maps its container port 8443 to it,
@@ -102,6 +104,7 @@ class Exporter:
         self.starting: asyncio.Task | None = None
         self.sock: Any = None
         self.since = 0.0
+        self.token: str | None = None  # read from the token Secret when the pod starts (its mounted file)
 
     @property
     def running(self) -> bool:
@@ -273,7 +276,7 @@ class ExportController:
             self._drop_exporter(uid)
             exporter = None
         if exporter is not None and exporter.phase == "Pending" and self._due(exporter.since):
-            self._start(exporter)
+            self._start(exporter, token_ref or "")
 
         if exporter is not None and exporter.running:
             for v in source.volumes:
@@ -553,9 +556,15 @@ class ExportController:
             pass
         return exporter
 
-    def _start(self, exporter: Exporter) -> None:
+    def _start(self, exporter: Exporter, token_ref: str) -> None:
         """Bind the exporter's port now (connections wait in the backlog) and serve it from a task."""
         import socket
+
+        secret = self.sim.store.get(self.sim.res("Secret"), exporter.ns, token_ref)
+        try:
+            exporter.token = base64.b64decode(((secret or {}).get("data") or {}).get("token", "")).decode()
+        except ValueError:
+            exporter.token = ""
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -13,7 +13,7 @@ where the simulator plays virt-exportproxy):
     exportready                     the readiness probe (no token)
 
 Every other path is Go's `404 page not found`. The token is the `token` key of the export's token
-Secret, sent as the `x-kubevirt-export-token` header or query parameter; a missing or wrong one is a
+Secret as it was when the exporter started, sent as the `x-kubevirt-export-token` header or query parameter; a missing or wrong one is a
 401 with an empty body. Through the external prefix an export whose exporter is not running answers
 503. Requests on the pods' ports are added to the request log with `"server": "virt-export-<name>"`
 (the token never is). The `cut_body` fault drops a download after that many body bytes.
@@ -90,7 +90,7 @@ async def serve(request: web.Request, sim: Any, ns: str, name: str, tail: str, v
     if handler is None:
         _log(sim, request, via, name, 404)
         return web.Response(status=404, text=NOT_FOUND)
-    if handler[0] != "ready" and not _authorized(request, _token_of(sim, ns, vme)):
+    if handler[0] != "ready" and not _authorized(request, exporter.token):
         _log(sim, request, via, name, 401)
         return web.Response(status=401, body=b"")
     kind, arg = handler
@@ -144,7 +144,8 @@ def _route(parts: list[str], source: Any) -> tuple[str, Any] | None:
 def _manifest(sim: Any, ctl: Any, vme: dict, source: Any, kind: str, link: str, accept: str) -> bytes:
     md = vme["metadata"]
     ns, name = md["namespace"], md["name"]
-    token = _token_of(sim, ns, vme) or ""
+    exporter = ctl.exporter_for(ns, name)
+    token = (exporter.token if exporter is not None else None) or _token_of(sim, ns, vme) or ""
     if kind == "secret":
         return manifests.render([manifests.header_secret(name, token)], accept)
     base = ctl.internal_base(ns, name) if link == "internal" else ctl.external_base(ns, name)
