@@ -229,6 +229,9 @@ ENUMERATED = [
     (["addvolume", "--bus"], ["scsi", "virtio"]),
     (["memory-dump", "--format"], ["gzip", "raw"]),
     (["memory-dump", "--access-mode"], ["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]),
+    (["vmexport", "--format"], ["gzip", "raw", "oci"]),
+    (["vmexport", "--manifest-output-format"], ["yaml", "json"]),
+    (["vmexport"], ["create", "delete", "download"]),
     (["completion"], ["bash", "zsh", "fish", "powershell"]),
 ]
 
