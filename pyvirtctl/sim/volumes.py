@@ -13,7 +13,8 @@ append chunks to the file, readers stream it.
   nobody uploaded to.
 * `copy(ns, src, dst_ns, dst)` - a claim's bytes under another name (VM snapshots keep a copy; an
   export of a snapshot restores it into a new claim).
-* `delete(ns, claim)`, `clear()` (on `POST /_sim/reset`).
+* `delete(ns, claim)` (with files others keep beside it, `<claim>.img.*`: the export server's gzip
+  cache), `clear()` (on `POST /_sim/reset`).
 
 The admin API serves `GET /_sim/volumes/{namespace}/{claim}` (info, 404 when there is none) and
 `PUT /_sim/volumes/{namespace}/{claim}?size=N` (seed N bytes); see `admin.py`.
@@ -106,10 +107,14 @@ class VolumeStore:
     def delete(self, namespace: str, claim: str) -> None:
         f = self._file(namespace, claim)
         self._digests.pop(f, None)
-        try:
-            os.unlink(f)
-        except FileNotFoundError:
-            pass
+        folder, base = os.path.split(f)
+        beside = [os.path.join(folder, n) for n in os.listdir(folder) if n.startswith(base + ".")] \
+            if os.path.isdir(folder) else []
+        for path in (f, *beside):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
 
     def clear(self) -> None:
         self._digests.clear()

@@ -26,6 +26,8 @@ KubeVirt's export controller does, one step per `sim.config["delay"]` seconds:
    kubevirt`, claims of DataVolumes), `dir` and `tar.gz` for other filesystem claims - and the
    `manifests` (`all` for VM and snapshot exports, `auth-header-secret` for every export). A claim
    that holds no bytes yet is seeded (`sim.config["export_size"]` bytes, default 1 MiB);
+   `sim.config["export_formats"]` (a list) narrows the formats offered, e.g. `["raw"]` to measure a
+   download that is not limited by the simulator's gzip;
 6. at `ttlExpirationTime` the exporter stops (`phase: Terminated`, Ready=False `PodCompleted`); the
    export is deleted `sim.config["export_terminated_seconds"]` (default 1) seconds later.
 """
@@ -674,12 +676,15 @@ class ExportController:
 
     def _link(self, base: str, kind: str, source: Source) -> dict:
         vols = []
+        offered = self.sim.config.get("export_formats")  # e.g. ["raw"]: benchmarks of the raw path
         for v in source.volumes:
             root = f"https://{base}/volumes/{v.claim}"
             if v.kubevirt:
                 formats = [{"format": "raw", "url": f"{root}/disk.img"}, {"format": "gzip", "url": f"{root}/disk.img.gz"}]
             else:
                 formats = [{"format": "dir", "url": f"{root}/dir"}, {"format": "tar.gz", "url": f"{root}/disk.tar.gz"}]
+            if offered:
+                formats = [f for f in formats if f["format"] in offered]
             vols.append({"name": v.name, "formats": formats})
         link: dict[str, Any] = {"cert": self.ca(), "volumes": vols}
         manifests = []

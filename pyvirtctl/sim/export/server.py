@@ -5,7 +5,8 @@ Paths (after `https://virt-export-<name>.<ns>.svc`, or after the external prefix
 where the simulator plays virt-exportproxy):
 
     volumes/<claim>/disk.img        the bytes in `sim.volumes` (Content-Length, single byte ranges)
-    volumes/<claim>/disk.img.gz     the same, gzip-compressed as it is sent (chunked)
+    volumes/<claim>/disk.img.gz     the same, gzip-compressed as it is sent (chunked; the result is kept
+                                    beside the volume, so a second download streams it at disk speed)
     volumes/<claim>/disk.tar.gz     a directory export: a tar of `./` and its one file, gzip-compressed
     volumes/<claim>/dir/[file]      the directory: an HTML listing, or the file
     {internal,external}/manifests/all     VM and snapshot exports (`manifests.py`), YAML or JSON by Accept
@@ -21,6 +22,7 @@ Secret as it was when the exporter started, sent as the `x-kubevirt-export-token
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
 import io
@@ -182,18 +184,59 @@ async def _volume(request: web.Request, sim: Any, ns: str, vol: Any, kind: str, 
     if request.method == "HEAD":
         return resp
     sender = _Sender(resp, cut)
-    gz = zlib.compressobj(1, zlib.DEFLATED, 31)
     if kind == "archive":
-        await sender.send(gz.compress(_tar_head(vol.file, size)))
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            await sender.send(gz.compress(chunk))
-    if kind == "archive":
-        pad = (-size) % 512
-        await sender.send(gz.compress(b"\0" * pad + b"\0" * 1024))
-    await sender.send(gz.flush())
+        await _compressed(sender, path, _tar_head(vol.file, size), b"\0" * ((-size) % 512 + 1024))
+    else:
+        await _gzip(sender, path)
     await resp.write_eof()
     return resp
+
+
+async def _compressed(sender: _Sender, path: str, head: bytes = b"", tail: bytes = b"",
+                      cache: Any = None) -> None:
+    """gzip(head + file + tail) as it is made; zlib runs on another thread (it lets go of the GIL)."""
+    loop = asyncio.get_running_loop()
+    gz = zlib.compressobj(1, zlib.DEFLATED, 31)
+
+    async def send(data: bytes) -> None:
+        if cache is not None and data:
+            cache.write(data)
+        await sender.send(data)
+
+    if head:
+        await send(gz.compress(head))
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            await send(await loop.run_in_executor(None, gz.compress, chunk))
+    await send(gz.compress(tail) + gz.flush())
+
+
+async def _gzip(sender: _Sender, path: str) -> None:
+    """disk.img.gz: compressed while sent, and kept beside the volume (`<claim>.img.gz`, valid for the
+    file's size and mtime) so that the next download of the same bytes streams at disk speed."""
+    st = os.stat(path)
+    key = f"{st.st_size}:{st.st_mtime_ns}"
+    cache, stamp = path + ".gz", path + ".gz.key"
+    try:
+        with open(stamp, encoding="utf-8") as fh:
+            fresh = fh.read() == key and os.path.isfile(cache)
+    except OSError:
+        fresh = False
+    if fresh:
+        with open(cache, "rb") as f:
+            while chunk := f.read(CHUNK):
+                await sender.send(chunk)
+        return
+    partial = f"{cache}.{os.getpid()}.{id(sender)}.tmp"
+    try:
+        with open(partial, "wb") as out:
+            await _compressed(sender, path, cache=out)
+        os.replace(partial, cache)
+        with open(stamp, "w", encoding="utf-8") as fh:
+            fh.write(key)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
 
 
 class _Sender:
