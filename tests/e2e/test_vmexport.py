@@ -670,3 +670,19 @@ def test_bad_command_lines(sim, cli, cli_home, args, message):
     assert (r.returncode, r.stdout, r.stderr) == (1, "", message + "\n")
     assert sim.requests() == []
     assert not (cli_home / "f").exists()  # no stray output file (virtctl leaves `f` after a bad --ttl)
+
+
+def test_python_api_downloads_without_the_cli(sim, tmp_path):
+    from pyvirtctl import Client
+    from pyvirtctl.kubevirt.export import Exporter, ExportInfo, OutputFile, Source
+
+    vm_with_disks(sim)
+    want = sim.seed_volume("default", "disk2", 250_000)["sha256"]
+    lines: list[str] = []
+    with Client.from_kubeconfig(sim.kubeconfig) as client:
+        info = ExportInfo(name="api-1", namespace=client.namespace, source=Source.vm("vm1"), should_create=True,
+                          volume="disk2", decompress=True, retries=2)
+        with OutputFile.open(str(tmp_path / "disk2.img")) as out:
+            Exporter(client.session, info, notify=lines.append).download(out)
+    assert lines == [created("api-1"), "Decompressing image:", "Download finished successfully", deleted("api-1")]
+    assert sha256_file(tmp_path / "disk2.img") == want
