@@ -686,3 +686,35 @@ def test_python_api_downloads_without_the_cli(sim, tmp_path):
             Exporter(client.session, info, notify=lines.append).download(out)
     assert lines == [created("api-1"), "Decompressing image:", "Download finished successfully", deleted("api-1")]
     assert sha256_file(tmp_path / "disk2.img") == want
+
+
+def test_progress_bar_on_a_terminal_only(sim, cli_home, tmp_path):
+    import os
+    import pty
+
+    sim.apply(pvc("disk2", KUBEVIRT_CONTENT))
+    want = sim.seed_volume("default", "disk2", 1_000_000)["sha256"]
+    master, slave = pty.openpty()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cli_home), "LANG": "C.UTF-8", "PYTHONPATH": REPO_ROOT,
+           "TERM": "xterm", "COLUMNS": "100"}
+    out = tmp_path / "tty.img"
+    proc = subprocess.Popen([sys.executable, "-m", "pyvirtctl", "--kubeconfig", sim.kubeconfig, "vmexport", "download",
+                             "t1", "--pvc=disk2", f"--output={out}", "--format=raw"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=env, cwd=str(cli_home))
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        seen += data
+    proc.wait(60)
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"Downloading file:" in seen  # drawn on the terminal (stderr)
+    assert proc.stdout.read().decode().splitlines() == [created("t1"), "Decompressing image:",
+                                                        "Download finished successfully", deleted("t1")]
+    assert sha256_file(out) == want
