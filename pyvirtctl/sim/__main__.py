@@ -83,6 +83,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--deny", metavar="FILE",
                    help="JSON list of RBAC deny patterns ({\"verb\", \"resource\", \"subresource\", \"namespace\", "
                         "\"name\"}), answered with 403 like kube-apiserver")
+    p.add_argument("--guests", choices=("builtin", "qemu"), default="builtin",
+                   help="what runs inside a VMI: the built-in guest (default: a simulated serial console, VNC test "
+                        "pattern and port mapping) or 'qemu': a real QEMU virtual machine per running VMI (a Debian "
+                        "kernel and BusyBox, built once into your cache folder). One VM opts in or out with the "
+                        "annotation sim.pyvirtctl.io/guest: qemu|builtin")
+    p.add_argument("--guest-accel", choices=("tcg", "kvm"), default="tcg",
+                   help="how QEMU guests run: tcg (default: emulation, works everywhere) or kvm")
     p.add_argument("--ready-file", metavar="FILE",
                    help="write {url, port, pid, token, kubeconfig, ca_file} as JSON to FILE once serving (for scripts)")
     args = p.parse_args(argv)
@@ -119,9 +126,16 @@ async def serve(args: argparse.Namespace) -> int:
     from pyvirtctl.sim.state import InputError
 
     deny = _load_deny(args.deny)
+    if args.guests == "qemu":
+        from pyvirtctl.sim.qemu.runtime import probe_environment
+
+        problem = probe_environment()
+        if problem:
+            raise StartError(problem)
     token = args.token or secrets.token_hex(16)
     sim = Simulator(token=token, namespace=args.namespace, delay=args.delay, seeds=args.seed, deny=deny,
-                    log_file=args.log_requests, state_file=args.state)
+                    log_file=args.log_requests, state_file=args.state, guests=args.guests,
+                    guest_accel=args.guest_accel)
     try:
         if not sim.load_state():
             sim.load_seeds()
@@ -177,6 +191,8 @@ async def serve(args: argparse.Namespace) -> int:
         ready["ca_file"] = ca_path
         written.append(ca_path)
     sim.controllers.start()
+    if args.guests == "qemu":
+        sim.guests.prepare()  # fetch and build the guest image in the background, before the first VM asks
     if args.ready_file:
         tmp = args.ready_file + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
@@ -193,6 +209,7 @@ async def serve(args: argparse.Namespace) -> int:
         for w in list(sim.store.watches):  # end open watch streams so the server can stop at once
             w.close()
         await sim.controllers.stop()
+        await sim.guests.close()
         sim.save_state()
         await runner.cleanup()
         sim.volumes.close()

@@ -495,6 +495,8 @@ class Controllers:
         if md.get("deletionTimestamp"):
             if not self.gate(uid):
                 return
+            if phase not in FINAL and not self.sim.guests.stopped(vmi):
+                return  # a real guest is powering off (the guest runtime kicks us when it is off)
             if phase not in FINAL:
                 def finish(o: dict) -> None:
                     s = o.setdefault("status", {})
@@ -523,6 +525,10 @@ class Controllers:
                              endTimestamp=now_iso())
                 self.store.mutate(self.VMI, ns, name, abort)
                 return
+            if self.sim.guests.lost(vmi):
+                self.admin_patch_vmi(ns, name, {"phase": "Failed", "reason": "GuestLost",
+                                                "message": "its QEMU process is gone (the simulator restarted)"})
+                return
             self._sync_pod_pause(vmi)
             self.sync_volume_status(vmi)
             return
@@ -531,6 +537,13 @@ class Controllers:
         nxt = {"": "Pending", "Pending": "Scheduling", "Scheduling": "Scheduled", "Scheduled": "Running"}.get(phase)
         if nxt is None:
             return
+        if nxt == "Running":
+            verdict, message = self.sim.guests.launch(vmi)
+            if verdict == "wait":
+                return  # a real guest is starting (the guest runtime kicks us when it is up)
+            if verdict == "failed":
+                self.admin_patch_vmi(ns, name, {"phase": "Failed", "reason": "GuestFailed", "message": message})
+                return
         pod_uid = ""
         if nxt == "Scheduling" and self._pod_name(vmi) is None:
             created = self._create_pod(vmi)
@@ -568,7 +581,7 @@ class Controllers:
                     if ifaces:
                         iface_name = ifaces[0].get("name", "default")
                     s["interfaces"] = [{"infoSource": "domain, guest-agent", "interfaceName": "eth0",
-                                        "ipAddress": ip, "ipAddresses": [ip], "mac": _mac(o["metadata"]["uid"]),
+                                        "ipAddress": ip, "ipAddresses": [ip], "mac": guest_mac(o["metadata"]["uid"]),
                                         "name": iface_name, "queueCount": 1, "linkState": "up"}]
                 s["migrationMethod"] = "BlockMigration"
                 s["migrationTransport"] = "Unix"
@@ -716,6 +729,13 @@ class Controllers:
             self._fail_migration(mig, "migration state was taken over")
             return
         nxt = MIGRATION_STEPS[MIGRATION_STEPS.index(phase) + 1] if phase else "Pending"
+        verdict, why = self.sim.guests.migration(vmi, mig, nxt)
+        if verdict == "wait":
+            return  # a real guest's migration is under way (the guest runtime kicks us)
+        if verdict == "failed":
+            self._fail_migration(mig, why)
+            self._mark_vmi_migration_failed(vmi, uid, why)
+            return
         now = now_iso()
         source = vst.get("nodeName", "")
         if nxt == "Pending":
@@ -747,11 +767,13 @@ class Controllers:
         if nxt == "Running":
             ms["startTimestamp"] = now
         new_ip = None
+        ms.update(self.sim.guests.migration_report(vmi))
         if nxt == "Succeeded":
             ms["endTimestamp"] = now
             ms["completed"] = True
             ms["failed"] = False
-            new_ip = ms.get("targetNodeAddress")
+            # a real guest configured its address itself and keeps it; the built-in one takes the target pod's
+            new_ip = None if self.sim.guests.keeps_address(vmi) else ms.get("targetNodeAddress")
             vuid = vmi["metadata"]["uid"]
             self._mutate_pod(ns, self._pod_name(vmi), lambda p: launcher.completed(p, now))
             tname = self.target_pods.pop(uid, None)
@@ -789,6 +811,15 @@ class Controllers:
         if nxt == "Succeeded":
             self.event(vmi, "Migrated", f"The VirtualMachineInstance migrated to node {ms['targetNode']}.",
                        component="virt-handler")
+
+    def _mark_vmi_migration_failed(self, vmi: dict, mig_uid: str, reason: str) -> None:
+        md = vmi["metadata"]
+
+        def fn(o: dict) -> None:
+            ms = (o.get("status") or {}).get("migrationState")
+            if ms and ms.get("migrationUid") == mig_uid and not ms.get("completed"):
+                ms.update(completed=True, failed=True, endTimestamp=now_iso(), failureReason=reason)
+        self.store.mutate(self.VMI, md["namespace"], md["name"], fn)
 
     def _fail_migration(self, mig: dict, reason: str) -> None:
         md = mig["metadata"]
@@ -947,6 +978,7 @@ def apply_volume_request(spec: dict, req: dict) -> None:
         spec["domain"]["devices"]["disks"] = [d for d in disks if d.get("name") not in gone]
 
 
-def _mac(uid: str) -> str:
+def guest_mac(uid: str) -> str:
+    """The MAC address the VMI's first interface reports (and a QEMU guest's NIC gets)."""
     h = hashlib.sha1(uid.encode()).hexdigest()
     return "02:" + ":".join(h[i:i + 2] for i in range(0, 10, 2))

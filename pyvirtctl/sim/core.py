@@ -17,6 +17,7 @@ from aiohttp import web
 from pyvirtctl.sim import routing
 from pyvirtctl.sim.controllers import Controllers
 from pyvirtctl.sim.faults import Faults
+from pyvirtctl.sim.guests import GuestHooks
 from pyvirtctl.sim.kstatus import clone
 from pyvirtctl.sim.state import SimState
 from pyvirtctl.sim.volumes import VolumeStore
@@ -27,8 +28,9 @@ class Simulator(SimState):
 
     def __init__(self, token: str, namespace: str = "default", delay: float = 0.0, seeds: list[str] | None = None,
                  deny: list[dict] | None = None, log_file: str | None = None, state_file: str | None = None,
-                 url: str = "") -> None:
+                 url: str = "", guests: str = "builtin", guest_accel: str = "tcg") -> None:
         super().__init__(namespace=namespace, delay=delay, seeds=seeds, state_file=state_file)
+        self.guests = GuestHooks(self, default=guests, factory=lambda sim: _qemu_runtime(sim, guest_accel))
         self.token = token
         self.deny = deny or []
         self.url = url
@@ -59,6 +61,7 @@ class Simulator(SimState):
             self._log_fh.flush()
 
     def reset(self) -> None:
+        self.guests.reset()
         self.faults.clear()
         self.controllers.reset()
         self.store.clear()
@@ -86,3 +89,10 @@ class Simulator(SimState):
                 self._save_handle = None
                 self.save_state()
             self._save_handle = loop.call_later(0.3, _save)
+
+
+def _qemu_runtime(sim: Simulator, accel: str) -> Any:
+    """The QEMU guest runtime, imported only when the first VMI runs as a QEMU guest."""
+    from pyvirtctl.sim.qemu.runtime import QemuRuntime
+
+    return QemuRuntime(sim, accel=accel)

@@ -12,6 +12,7 @@ from typing import Any
 
 from pyvirtctl.sim import kstatus, launcher, resources
 from pyvirtctl.sim.guestagent import default_data
+from pyvirtctl.sim.guests import GuestHooks
 from pyvirtctl.sim.kstatus import clone
 from pyvirtctl.sim.resources import Resource
 from pyvirtctl.sim.store import Store
@@ -39,6 +40,7 @@ class SimState:
         self.guest_data: dict[tuple[str, str], dict] = {}
         self.store.create_hooks.append(self._defaults_on_create)
         self._nodes: list[str] = []
+        self.guests = GuestHooks(self)  # the built-in guest; pyvirtctl.sim.core.Simulator may add QEMU guests
 
     # -- lookups
     @staticmethod
@@ -50,6 +52,8 @@ class SimState:
 
     def guest_agent(self, ns: str, name: str) -> dict:
         data = self.guest_data.get((ns, name))
+        if data is None:
+            data = self.guests.agent_data(ns, name)
         return data if data is not None else default_data(name)
 
     def portforward_target(self, vmi: dict, port: int, protocol: str = "tcp") -> str | None:

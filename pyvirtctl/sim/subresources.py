@@ -3,6 +3,7 @@ and messages (pkg/virt-api/rest in kubevirt/kubevirt)."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import re
@@ -135,7 +136,8 @@ async def dispatch(sim: Simulator, request: web.Request, route: Route) -> web.St
     if method != want_method:
         raise kstatus.method_not_allowed()
     raw = await request.read()
-    return fn(ctx, raw)
+    out = fn(ctx, raw)
+    return await out if inspect.isawaitable(out) else out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -255,6 +257,9 @@ def restart_vm(ctx: Ctx, raw: bytes) -> web.Response:
         raise kstatus.conflict(VM_GR, ctx.name, "VM is not running: Halted")
     st = _change_requests(vm, [{"action": "Stop", "uid": vmi["metadata"]["uid"]}, {"action": "Start"}])
     if not dry_run_of(opts):
+        if grace == 0 and not is_final(vmi):  # --force --grace-period=0: the guest is killed, not shut down
+            ctx.sim.store.mutate(ctx.VMI, ctx.ns, ctx.name, lambda o: o.setdefault("spec", {}).__setitem__(
+                "terminationGracePeriodSeconds", 0))
         ctx.set_vm_status(lambda s: (s.clear(), s.update(st)))
     return _accepted()
 
@@ -287,7 +292,14 @@ def _handler_reachable(vmi: dict) -> None:
                                   f"of Running or Scheduled")
 
 
-def pause_vmi(ctx: Ctx, raw: bytes) -> web.Response:
+async def _guest_action(ctx: Ctx, vmi: dict, what: str) -> None:
+    """Do it to a real guest too (QMP stop/cont/system_reset...); its error is virt-handler's 500."""
+    problem = await ctx.sim.guests.action(vmi, what)
+    if problem:
+        raise kstatus.internal(problem)
+
+
+async def pause_vmi(ctx: Ctx, raw: bytes) -> web.Response:
     opts = decode_opts(raw)
     vmi = ctx.vmi()
     if (vmi.get("status") or {}).get("phase") != "Running":
@@ -302,12 +314,13 @@ def pause_vmi(ctx: Ctx, raw: bytes) -> web.Response:
                                                  f"migrated")
     _handler_reachable(vmi)
     if not dry_run_of(opts):
+        await _guest_action(ctx, vmi, "pause")
         ctx.sim.store.mutate(ctx.VMI, ctx.ns, ctx.name,
                              lambda o: set_condition(o, "Paused", "True", "PausedByUser", "VMI was paused by user"))
     return _ok()
 
 
-def unpause_vmi(ctx: Ctx, raw: bytes) -> web.Response:
+async def unpause_vmi(ctx: Ctx, raw: bytes) -> web.Response:
     vm = ctx.sim.store.get(ctx.VM, ctx.ns, ctx.name)
     if vm is not None and (vm.get("status") or {}).get("snapshotInProgress"):
         raise kstatus.conflict(VM_GR, ctx.name, "VM snapshot is in progress")
@@ -319,6 +332,8 @@ def unpause_vmi(ctx: Ctx, raw: bytes) -> web.Response:
     opts = decode_opts(raw)
     _handler_reachable(vmi)
     if not dry_run_of(opts):
+        await _guest_action(ctx, vmi, "unpause")
+
         def unpause(o: dict) -> None:
             remove_condition(o, "Paused")
             if (o.get("spec") or {}).get("startStrategy") == "Paused":
@@ -327,7 +342,7 @@ def unpause_vmi(ctx: Ctx, raw: bytes) -> web.Response:
     return _ok()
 
 
-def softreboot_vmi(ctx: Ctx, raw: bytes) -> web.Response:
+async def softreboot_vmi(ctx: Ctx, raw: bytes) -> web.Response:
     vmi = ctx.vmi()
     if (vmi.get("status") or {}).get("phase") != "Running":
         raise kstatus.conflict(VMI_GR, ctx.name, "VM is not running")
@@ -339,17 +354,19 @@ def softreboot_vmi(ctx: Ctx, raw: bytes) -> web.Response:
             raise kstatus.conflict(VMI_GR, ctx.name, "VMI neither have the agent connected nor the ACPI feature "
                                                      "enabled")
     _handler_reachable(vmi)
+    await _guest_action(ctx, vmi, "softreboot")
     ctx.sim.controllers.event(vmi, "SoftRebooted", "VirtualMachineInstance soft rebooted", component="virt-handler")
     return _ok()
 
 
-def reset_vmi(ctx: Ctx, raw: bytes) -> web.Response:
+async def reset_vmi(ctx: Ctx, raw: bytes) -> web.Response:
     vmi = ctx.vmi()
     try:
         _handler_reachable(vmi)
     except StatusError as e:
         phase = (vmi.get("status") or {}).get("phase", "")
         raise kstatus.bad_request(f"Failed to reset non-running VMI with phase {phase}: {e.message}") from None
+    await _guest_action(ctx, vmi, "reset")
     ctx.sim.controllers.event(vmi, "Reset", "VirtualMachineInstance reset", component="virt-handler")
     return _ok()
 

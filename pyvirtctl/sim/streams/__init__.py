@@ -51,6 +51,11 @@ class _SimBackend:
         data = self.sim.guest_agent(ns, name)
         return data.get("guestosinfo") if isinstance(data, dict) else None
 
+    def guest(self, vmi: dict[str, Any]) -> Any:
+        """The VMI's QEMU guest (pyvirtctl/sim/guests.py), or None for the built-in guest."""
+        hooks = getattr(self.sim, "guests", None)
+        return hooks.guest(vmi) if hooks is not None else None
+
     def drop_after(self, kind: str, ns: str, name: str) -> int | None:
         return self.sim.faults.ws_drop_after(kind, ns, name)
 

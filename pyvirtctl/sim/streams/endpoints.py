@@ -4,25 +4,30 @@ Every handler looks the VMI (or VM) up and validates it first, answering errors 
 ``Status`` bodies exactly like virt-api, and only then upgrades to a websocket. Sessions
 are tracked per VMI: one console and one VNC session each, the newest wins (the older
 client's TCP connection is closed without a close frame). A session also ends when its
-VMI disappears, is replaced by a new one, or stops running.
+VMI disappears, is replaced by a new one, or stops running; and when it moves to another node,
+except a port-forward to a real guest, whose connections live on (see pyvirtctl/sim/qemu/netstack.py).
+
+What is on the other end is a `pyvirtctl.sim.guests.Guest`: the built-in guest (builtin.py) or,
+when the backend has one for the VMI, a QEMU guest; the handlers pump bytes both ways and do not
+care which.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import socket
 from typing import Any
 
 from aiohttp import web
 
+from pyvirtctl.sim.guests import Guest, GuestUnavailable
+
 from . import checks
 from .backend import Backend
+from .builtin import BuiltinGuest
 from .checks import Refusal
 from .display import Display
 from .guest import GuestFacts, facts_from
-from .rfb import RFBError, RFBServer
 from .serial import SerialLine, credentials_from_vmi
 from .wsio import Channel, upgrade
 
@@ -137,6 +142,17 @@ class _Handlers:
             raise checks.not_found("virtualmachineinstance", name)
         return vmi
 
+    def _guest(self, ns: str, name: str, vmi: dict[str, Any], vm: dict[str, Any] | None = None) -> Guest:
+        """The VMI's QEMU guest when it has one, else the built-in guest."""
+        real = getattr(self.backend, "guest", None)
+        found = real(vmi) if real is not None else None
+        if found is not None:
+            return found
+        if vm is None:
+            vm = self.backend.get_vm(ns, name)
+        return BuiltinGuest(self.state.console(ns, name, vmi), self.state.display(ns, name, vmi), vmi, vm,
+                            f"QEMU ({ns}_{name})")
+
     async def _open(self, request: web.Request, kind: str, ns: str, name: str, **kw: Any) -> Channel:
         return await upgrade(
             request,
@@ -146,8 +162,10 @@ class _Handlers:
             **kw,
         )
 
-    def _watch_vmi(self, channel: Channel, ns: str, name: str, vmi: dict[str, Any]) -> asyncio.Task[None]:
-        """End ``channel`` when its VMI goes away, is replaced, stops running or moves node."""
+    def _watch_vmi(self, channel: Channel, ns: str, name: str, vmi: dict[str, Any],
+                   follow_moves: bool = False) -> asyncio.Task[None]:
+        """End ``channel`` when its VMI goes away, is replaced, stops running or (unless
+        ``follow_moves``) moves to another node."""
         uid = _uid(vmi)
         node = _node(vmi)
 
@@ -155,7 +173,8 @@ class _Handlers:
             while not channel.closed:
                 await asyncio.sleep(0.25)
                 now = self.backend.get_vmi(ns, name)
-                if now is None or _uid(now) != uid or checks.phase(now) != "Running" or _node(now) != node:
+                if now is None or _uid(now) != uid or checks.phase(now) != "Running" or (
+                        _node(now) != node and not follow_moves):
                     await channel.finish()
                     return
 
@@ -163,6 +182,36 @@ class _Handlers:
         self.state.tasks.add(task)
         task.add_done_callback(self.state.tasks.discard)
         return task
+
+    async def _pump(self, channel: Channel, stream: Any, *extra: Any) -> None:
+        """Client messages to the guest, guest bytes to the client, until either side ends."""
+
+        async def to_guest() -> None:
+            async for data in channel.messages():
+                await stream.send(data)
+
+        async def to_client() -> None:
+            async for data in stream.received():
+                if not await channel.send(data):
+                    return
+
+        try:
+            await self._run_until_first(channel, to_guest(), to_client(), *extra)
+        finally:
+            stream.close()
+
+    async def _session(self, request: web.Request, kind: str, ns: str, name: str, vmi: dict[str, Any],
+                       stream: Any) -> web.StreamResponse:
+        channel = await self._open(request, kind, ns, name)
+        self.state.take_over(kind, ns, name, channel)
+        watcher = self._watch_vmi(channel, ns, name, vmi)
+        try:
+            await self._pump(channel, stream)
+        finally:
+            watcher.cancel()
+            self.state.release(kind, ns, name, channel)
+            await channel.finish()
+        return channel.ws
 
     # -- console ---------------------------------------------------------------------------------
 
@@ -173,30 +222,12 @@ class _Handlers:
             refusal = checks.check_console(vmi, name)
             if refusal:
                 raise refusal
+            stream = await self._guest(ns, name, vmi).console()
         except Refusal as err:
             return _status_response(err)
-        line = self.state.console(ns, name, vmi)
-        channel = await self._open(request, "console", ns, name)
-        self.state.take_over("console", ns, name, channel)
-        watcher = self._watch_vmi(channel, ns, name, vmi)
-        try:
-            async for data in channel.messages():
-                if not await self._write_console(channel, line.feed(data)):
-                    break
-        finally:
-            watcher.cancel()
-            self.state.release("console", ns, name, channel)
-            await channel.finish()
-        return channel.ws
-
-    @staticmethod
-    async def _write_console(channel: Channel, outputs: list[Any]) -> bool:
-        for item in outputs:
-            chunks = (item,) if isinstance(item, bytes) else item
-            for chunk in chunks:
-                if not await channel.send(chunk):
-                    return False
-        return True
+        except GuestUnavailable as err:
+            return _status_response(checks.internal(str(err)))
+        return await self._session(request, "console", ns, name, vmi, stream)
 
     # -- vnc -------------------------------------------------------------------------------------
 
@@ -210,26 +241,12 @@ class _Handlers:
                 raise refusal
             if preserve and self.state.busy("vnc", ns, name):
                 raise checks.internal(checks.ACTIVE_VNC)
+            stream = await self._guest(ns, name, vmi).vnc()
         except Refusal as err:
             return _status_response(err)
-        display = self.state.display(ns, name, vmi)
-        rfb = RFBServer(display, f"QEMU ({ns}_{name})")
-        channel = await self._open(request, "vnc", ns, name)
-        self.state.take_over("vnc", ns, name, channel)
-        watcher = self._watch_vmi(channel, ns, name, vmi)
-        try:
-            if await channel.send(rfb.start()):
-                async for data in channel.messages():
-                    reply = rfb.feed(data)
-                    if reply and not await channel.send(reply):
-                        break
-        except RFBError:
-            channel.abort()
-        finally:
-            watcher.cancel()
-            self.state.release("vnc", ns, name, channel)
-            await channel.finish()
-        return channel.ws
+        except GuestUnavailable as err:
+            return _status_response(checks.internal(str(err)))
+        return await self._session(request, "vnc", ns, name, vmi, stream)
 
     async def screenshot(self, request: web.Request) -> web.StreamResponse:
         ns, name = _params(request)
@@ -238,14 +255,12 @@ class _Handlers:
             refusal = checks.check_vnc(vmi, name)
             if refusal:
                 raise refusal
+            png = await self._guest(ns, name, vmi).screenshot(request.query.get("moveCursor") == "true")
         except Refusal as err:
             return web.Response(status=500, text=err.message, content_type="text/plain")
-        display = self.state.display(ns, name, vmi)
-        if request.query.get("moveCursor") == "true":
-            # virt-api wiggles the pointer like this to wake a screensaver
-            display.pointer_event(0, 0, 0)
-            display.pointer_event(0, 1, 1)
-        return web.Response(body=display.png(), content_type="image/png")
+        except GuestUnavailable as err:
+            return web.Response(status=500, text=str(err), content_type="text/plain")
+        return web.Response(body=png, content_type="image/png")
 
     # -- port-forward ----------------------------------------------------------------------------
 
@@ -278,15 +293,24 @@ class _Handlers:
             return _status_response(refusal)
         port = int(request.match_info["port"])
         proto = request.match_info.get("proto") or "tcp"
-        shown = f"{checks.vmi_ip(vmi)}:{port}"
-        target = checks.forward_target(port, proto, vmi, vm)
-        if target is None:
-            return _status_response(
-                checks.internal(f"dialing VM: dial {proto} {shown}: connect: connection refused")
-            )
-        if proto == "udp":
-            return await self._forward_udp(request, ns, name, vmi, target, shown)
-        return await self._forward_tcp(request, ns, name, vmi, target, shown)
+        guest = self._guest(ns, name, vmi, vm)
+        try:
+            stream = await guest.dial(port, proto)
+        except GuestUnavailable as err:
+            return _status_response(checks.internal(f"dialing VM: {err}"))
+        interval, timeout = self._keepalive_settings()
+        try:
+            channel = await self._open(request, "portforward", ns, name, pong_timeout=timeout)
+        except BaseException:
+            stream.close()
+            raise
+        watcher = self._watch_vmi(channel, ns, name, vmi, follow_moves=guest.survives_migration)
+        try:
+            await self._pump(channel, stream, self._keepalive(channel, interval))
+        finally:
+            watcher.cancel()
+            await channel.finish()
+        return channel.ws
 
     def _keepalive_settings(self) -> tuple[float, float]:
         return self.backend.ping_interval(), self.backend.pong_timeout()
@@ -314,96 +338,3 @@ class _Handlers:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-
-    async def _forward_tcp(
-        self,
-        request: web.Request,
-        ns: str,
-        name: str,
-        vmi: dict[str, Any],
-        target: tuple[str, int],
-        shown: str,
-    ) -> web.StreamResponse:
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(target[0], target[1], limit=1 << 20), 10
-            )
-        except (TimeoutError, OSError) as err:
-            return _status_response(checks.internal(f"dialing VM: dial tcp {shown}: {_dial_error(err)}"))
-        with contextlib.suppress(OSError):
-            writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        interval, timeout = self._keepalive_settings()
-        channel = await self._open(request, "portforward", ns, name, pong_timeout=timeout)
-
-        async def to_vm() -> None:
-            async for data in channel.messages():
-                writer.write(data)
-                await writer.drain()
-
-        async def to_client() -> None:
-            while True:
-                data = await reader.read(1 << 18)
-                if not data or not await channel.send(data):
-                    return
-
-        watcher = self._watch_vmi(channel, ns, name, vmi)
-        try:
-            await self._run_until_first(channel, to_vm(), to_client(), self._keepalive(channel, interval))
-        finally:
-            watcher.cancel()
-            writer.close()
-            await channel.finish()
-        return channel.ws
-
-    async def _forward_udp(
-        self,
-        request: web.Request,
-        ns: str,
-        name: str,
-        vmi: dict[str, Any],
-        target: tuple[str, int],
-        shown: str,
-    ) -> web.StreamResponse:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1024)
-
-        class _Proto(asyncio.DatagramProtocol):
-            def datagram_received(self, data: bytes, addr: Any) -> None:
-                with contextlib.suppress(asyncio.QueueFull):
-                    queue.put_nowait(data)
-
-        try:
-            transport, _ = await loop.create_datagram_endpoint(_Proto, remote_addr=target)
-        except OSError as err:
-            return _status_response(checks.internal(f"dialing VM: dial udp {shown}: {_dial_error(err)}"))
-        interval, timeout = self._keepalive_settings()
-        channel = await self._open(request, "portforward", ns, name, pong_timeout=timeout)
-
-        async def to_vm() -> None:
-            async for data in channel.messages():
-                transport.sendto(data)
-
-        async def to_client() -> None:
-            while True:
-                data = await queue.get()
-                if not await channel.send(data):
-                    return
-
-        watcher = self._watch_vmi(channel, ns, name, vmi)
-        try:
-            await self._run_until_first(channel, to_vm(), to_client(), self._keepalive(channel, interval))
-        finally:
-            watcher.cancel()
-            transport.close()
-            await channel.finish()
-        return channel.ws
-
-
-def _dial_error(err: BaseException) -> str:
-    """Go's wording for a failed dial (``connect: connection refused``, ``i/o timeout``)."""
-    if isinstance(err, asyncio.TimeoutError):
-        return "i/o timeout"
-    if isinstance(err, OSError) and err.errno is not None:
-        text = (err.strerror or errno.errorcode.get(err.errno, str(err))).lower()
-        return "connect: " + text
-    return str(err)

@@ -22,10 +22,13 @@ Behaviour, modelled on a CentOS 7 guest on ttyS0:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+
+from pyvirtctl.sim.cloudinit import credentials_from_vmi
 
 from .guest import GuestFacts, Shell
+
+__all__ = ["SerialLine", "credentials_from_vmi", "stream_bytes"]
 
 Output = bytes | Iterator[bytes]
 
@@ -46,43 +49,6 @@ def _stream(n: int) -> Iterator[bytes]:
         chunk = _BLOCK if n >= len(_BLOCK) else _BLOCK[:n]
         n -= len(chunk)
         yield chunk
-
-
-def credentials_from_vmi(vmi: dict[str, Any]) -> dict[str, str] | None:
-    """user -> password from the VMI's cloud-init ``chpasswd`` (None when none is set)."""
-    import yaml
-
-    found: dict[str, str] = {}
-    volumes = ((vmi.get("spec") or {}).get("volumes")) or []
-    for vol in volumes:
-        for key in ("cloudInitNoCloud", "cloudInitConfigDrive"):
-            user_data = ((vol or {}).get(key) or {}).get("userData")
-            if not isinstance(user_data, str):
-                continue
-            try:
-                doc = yaml.safe_load(user_data)
-            except yaml.YAMLError:
-                continue
-            chpasswd = doc.get("chpasswd") if isinstance(doc, dict) else None
-            entries: Iterable[Any] = ()
-            if isinstance(chpasswd, dict):
-                lst = chpasswd.get("list")
-                if isinstance(lst, str):
-                    entries = lst.split()
-                elif isinstance(lst, list):
-                    entries = lst
-                users = chpasswd.get("users")
-                if isinstance(users, list):
-                    for u in users:
-                        if isinstance(u, dict) and "name" in u and "password" in u:
-                            found[str(u["name"])] = str(u["password"])
-            for entry in entries:
-                if isinstance(entry, str) and ":" in entry:
-                    user, _, password = entry.partition(":")
-                    found[user] = password
-            if isinstance(doc, dict) and isinstance(doc.get("password"), str):
-                found.setdefault("centos", doc["password"])
-    return found or None
 
 
 class SerialLine:
