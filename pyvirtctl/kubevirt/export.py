@@ -593,10 +593,11 @@ class Exporter:
             raise CLIError(f"no pods found for the service {(service.get('metadata') or {}).get('name', '')}")
         pod = pods[0]
         remote = target_port(service, pod)
-        try:
-            local = int(info.local_port)
-        except ValueError:
-            local = 0
+        if not info.local_port.isdigit() or int(info.local_port) > 65535:  # memory-dump does not check it
+            raise CLIError(f"Failed to setup port forward: Error parsing local port '{info.local_port}': "
+                           f'strconv.ParseUint: parsing "{info.local_port}": '
+                           + ("value out of range" if info.local_port.isdigit() else "invalid syntax"))
+        local = int(info.local_port)
         forwarder = PodForwarder(self.s, info.namespace, (pod.get("metadata") or {}).get("name", ""), local, remote,
                                  self.log)
         port = forwarder.start()
