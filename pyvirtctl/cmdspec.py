@@ -37,6 +37,8 @@ class CommandSpec:
     sort_flags: bool = True
     hidden: bool = False
     subcommands: list[tuple[str, str]] = field(default_factory=list)  # (name, short) for help listing
+    # param name -> pflag's NoOptDefVal: the value a flag takes when typed without `=value`
+    no_opt_defaults: dict[str, str] = field(default_factory=dict)
 
 
 
@@ -47,10 +49,22 @@ class FlagDef:
     short: str  # shorthand letter or ""
     go_type: str  # bool, string, int, int32, stringArray, stringToString, ...
     owner: str  # "root" or "cmd"
+    no_opt_default: str = ""  # pflag's NoOptDefVal of a non-bool flag (`--virt-api` alone means 10)
 
     @property
     def is_bool(self) -> bool:
         return self.go_type == "bool"
+
+    @property
+    def no_opt_value(self) -> str:
+        """The value the flag takes when typed without `=value` ("" when it then reads the next word).
+
+        pflag's NoOptDefVal: "true" for every bool flag, a declared text for optional-value flags
+        (`adm log-verbosity --virt-handler` means `--virt-handler=10`). Such a flag never takes the
+        next word as its value: `--virt-handler 7` leaves `7` as a positional argument."""
+        if self.no_opt_default:
+            return self.no_opt_default
+        return "true" if self.is_bool else ""
 
     def label(self) -> str:
         return f"-{self.short}, --{self.name}" if self.short else f"--{self.name}"
@@ -102,7 +116,8 @@ def flag_table(command: Command, owner: str) -> dict[str, FlagDef]:
         go_type = overrides.get(name) or ("bool" if is_flag else _python_type_name(hints.get(name, str)))
         long = next((o[2:] for o in p.opts if o.startswith("--")), "")
         short = next((o[1:] for o in p.opts if len(o) == 2 and o[0] == "-" and o[1] != "-"), "")
-        fd = FlagDef(param=p, name=long, short=short, go_type=go_type, owner=owner)
+        no_opt = spec.no_opt_defaults.get(name, "") if spec else ""
+        fd = FlagDef(param=p, name=long, short=short, go_type=go_type, owner=owner, no_opt_default=no_opt)
         if long:
             table["--" + long] = fd
         if short:

@@ -181,8 +181,14 @@ def go_command(
     sort_flags: bool = True,
     hidden: bool = False,
     subcommands: Iterable[tuple[str, str]] = (),
+    no_opt_defaults: dict[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a Typer command function with its cobra metadata (registered in :mod:`pyvirtctl.app`)."""
+    """Declare a Typer command function with its cobra metadata (registered in :mod:`pyvirtctl.app`).
+
+    `no_opt_defaults` maps a parameter name to pflag's NoOptDefVal: the text the flag takes when it
+    is typed without `=value` (shown as `[=TEXT]` in the help); the flag then never reads the next
+    word as its value.
+    """
     spec = CommandSpec(
         name=name,
         use=use,
@@ -195,6 +201,7 @@ def go_command(
         sort_flags=sort_flags,
         hidden=hidden,
         subcommands=list(subcommands),
+        no_opt_defaults=dict(no_opt_defaults or {}),
     )
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -298,9 +305,9 @@ def scan(args: list[str], table: dict[str, FlagDef], lenient: bool = False) -> S
                 raise UsageError(f"unknown flag: --{name}")
             if eq:
                 add(fd, value)
-            elif fd.is_bool:
-                add(fd, "true")
-                bare_bool = a
+            elif fd.no_opt_value:
+                add(fd, fd.no_opt_value)
+                bare_bool = a if fd.is_bool else ""
             elif i < len(args):
                 add(fd, args[i])
                 i += 1
@@ -321,10 +328,10 @@ def scan(args: list[str], table: dict[str, FlagDef], lenient: bool = False) -> S
             if len(shorthands) > 2 and shorthands[1] == "=":
                 add(fd, shorthands[2:])
                 shorthands = ""
-            elif fd.is_bool:
-                add(fd, "true")
+            elif fd.no_opt_value:
+                add(fd, fd.no_opt_value)
                 shorthands = shorthands[1:]
-                bare_bool = "-" + c if not shorthands else ""
+                bare_bool = "-" + c if fd.is_bool and not shorthands else ""
             elif len(shorthands) > 1:
                 add(fd, shorthands[1:])
                 shorthands = ""
@@ -350,11 +357,11 @@ def find_subcommand(args: list[str], table: dict[str, FlagDef]) -> int | None:
             return i if a else None
         if a.startswith("--"):
             fd = table.get("--" + a[2:])
-            if "=" not in a and fd is not None and not fd.is_bool:
+            if "=" not in a and fd is not None and not fd.no_opt_value:
                 i += 1
         elif len(a) == 2:
             fd = table.get(a)
-            if fd is not None and not fd.is_bool:
+            if fd is not None and not fd.no_opt_value:
                 i += 1
         i += 1
     return None
@@ -375,10 +382,10 @@ def strip_flags_index(args: list[str], table: dict[str, FlagDef]) -> int | None:
         takes_value = False
         if a.startswith("--") and "=" not in a:
             fd = table.get(a)
-            takes_value = fd is None or not fd.is_bool
+            takes_value = fd is None or not fd.no_opt_value
         elif a.startswith("-") and "=" not in a and len(a) == 2:
             fd = table.get(a)
-            takes_value = fd is None or not fd.is_bool
+            takes_value = fd is None or not fd.no_opt_value
         if takes_value:
             if rest <= 1:
                 return None

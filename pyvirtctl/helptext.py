@@ -73,8 +73,8 @@ def flag_usages(flags: list[FlagDef], sort: bool = True) -> str:
                 usage = usage[:start] + varname + usage[end + 1 :]
         if varname:
             line += " " + varname
-        nooptdef = getattr(fd.param, "_go_nooptdefval", None) if fd.param is not None else None
-        if nooptdef:
+        nooptdef = fd.no_opt_value
+        if nooptdef and not (fd.is_bool and nooptdef == "true"):
             line += f"[={nooptdef}]"
         line += "\x00"
         maxlen = max(maxlen, len(line))

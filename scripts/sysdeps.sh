@@ -1,7 +1,8 @@
 #!/bin/sh
-# Install the Debian packages the test suite uses for real terminals, ssh/scp, VNC, shell completion,
-# kubectl (tests/e2e/test_kubectl.py drives the real kubectl against the simulator) and real guests
-# (QEMU and a static BusyBox: pyvirtctl-sim --guests qemu, tests/e2e/test_real_guest.py).
+# Install the Debian packages the test suite uses for real terminals, ssh/scp, VNC, USB redirection
+# (usbredirect), shell completion, kubectl (tests/e2e/test_kubectl.py drives the real kubectl against
+# the simulator) and real guests (QEMU and a static BusyBox: pyvirtctl-sim --guests qemu,
+# tests/e2e/test_real_guest.py).
 # Does nothing when everything is already there; needs root (CI runs as root) otherwise.
 # The guest's kernel, sshd and libraries are not installed: the simulator fetches them with
 # `apt-get download` into the user's cache, which needs the package lists (refreshed here when
@@ -21,6 +22,7 @@ command -v kubectl >/dev/null 2>&1 || need="$need kubectl"
 [ -f /usr/share/bash-completion/bash_completion ] || need="$need bash-completion"
 command -v zsh >/dev/null 2>&1 || need="$need zsh"
 command -v fish >/dev/null 2>&1 || need="$need fish"
+command -v usbredirect >/dev/null 2>&1 || need="$need usbredirect"
 lists_ok=1
 apt-cache show --no-all-versions linux-image-cloud-amd64 >/dev/null 2>&1 || lists_ok=0
 # lists older than a week may name package versions the mirror no longer has

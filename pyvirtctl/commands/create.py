@@ -5,8 +5,10 @@ the manifest there and prints it. The client configuration is loaded first, as v
 broken kubeconfig is an error even though nothing is sent, and an explicit `-n` becomes the
 manifest's namespace. Nothing is sent to the cluster.
 
-Creating the object (a future `--apply`) is one step after `build_*` returns: POST the same dict to
-`pyvirtctl.kubevirt.manifests.target.collection_path(manifest, namespace)`.
+Beyond virtctl, `--apply` creates the object instead (`Client.create`: a POST of the same dict to
+its collection, in the manifest's namespace or the client's) and prints `VirtualMachine NS/NAME
+created` - or, with an explicit `-o yaml|json`, the object the server created. `create vm --apply
+--wait [--timeout 5m]` then waits until the VM runs when its run strategy starts it.
 """
 
 from __future__ import annotations
@@ -90,6 +92,63 @@ def _usage(ctx: typer.Context) -> str:
 OutputOption = Annotated[
     str, typer.Option("--output", "-o", help=OUTPUT_HELP, autocompletion=comp.complete_output_formats)
 ]
+ApplyOption = Annotated[
+    bool,
+    typer.Option("--apply", help="Create the object on the cluster instead of printing its manifest. "
+                                 "With an explicit --output, print the created object."),
+]
+WaitOption = Annotated[
+    bool,
+    typer.Option("--wait", help="With --apply: wait until the VM is running, when its run strategy starts it."),
+]
+TimeoutOption = Annotated[str, typer.Option("--timeout", help="With --wait: how long to wait, e.g. 90s, 5m.")]
+
+
+def check_apply(apply: bool, wait: bool, timeout: str, flags: frozenset[str]) -> float:
+    """--wait and --timeout only go with --apply (checked before anything is built or sent);
+    returns the timeout in seconds."""
+    if wait and not apply:
+        raise ManifestError("--wait can only be used with --apply")
+    if "timeout" in flags and not wait:
+        raise ManifestError("--timeout can only be used with --wait")
+    from pyvirtctl.kubevirt.waiting import parse_duration
+
+    return parse_duration(timeout) if wait else 0.0
+
+
+def emit(ctx: typer.Context, manifest: dict[str, Any], output: str, apply: bool, flags: frozenset[str],
+         wait: float | None = None) -> None:
+    """Print the manifest, or (--apply) create it and print what happened; `wait`: seconds to wait
+    for a created VM to run (None: do not wait)."""
+    if not apply:
+        print_manifest(manifest, output)
+        return
+    from pyvirtctl.kubevirt.client import Client
+    from pyvirtctl.kubevirt.manifests.target import created_line, display_name, starts_on_create
+    from pyvirtctl.runtime import session
+
+    client = Client(session(ctx))
+    created = client.create(manifest)
+    if "output" in flags:
+        print_manifest(created, output)
+    else:
+        sys.stdout.write(created_line(created) + "\n")
+        sys.stdout.flush()
+    if wait is None:
+        return
+    name = display_name(created)
+    if not starts_on_create(created):
+        strategy = (created.get("spec") or {}).get("runStrategy") or "Halted"
+        warn(f"VirtualMachine {name} is not started by its run strategy ({strategy}): not waiting\n")
+        return
+    from pyvirtctl.kubevirt.waiting import Reporter
+
+    meta = created.get("metadata") or {}
+    vm = client.vm(meta.get("name") or "", meta.get("namespace") or client.namespace)
+    progress = vm.wait_running(wait, Reporter(sys.stderr, live=sys.stderr.isatty()))
+    where = f" on {progress.node}" if progress.node else ""
+    sys.stdout.write(f"VirtualMachine {name} is running{where}\n")
+    sys.stdout.flush()
 
 
 # --------------------------------------------------------------------------- create
@@ -379,9 +438,14 @@ def vm_cmd(
         ),
     ] = [],  # noqa: B006
     output: OutputOption = "yaml",
+    apply: ApplyOption = False,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = "5m",
 ) -> None:
     namespace = explicit_namespace(ctx)
     check_output(output)
+    flags = given_flags(ctx)
+    wait_seconds = check_apply(apply, wait, timeout, flags)
     opts = vm_manifest.VMOptions(
         name=name,
         namespace=namespace,
@@ -409,10 +473,10 @@ def vm_cmd(
         volume_datasource=volume_datasource,
         volume_clone_pvc=volume_clone_pvc,
         volume_blank=volume_blank,
-        given=given_flags(ctx) - {"output"},
+        given=flags - {"output", "apply", "wait", "timeout"},
     )
     vm = vm_manifest.build_vm(opts, read_file=read_file, warn=warn)
-    print_manifest(vm, output)
+    emit(ctx, vm, output, apply, flags, wait_seconds if wait else None)
 
 
 # --------------------------------------------------------------------------- create instancetype
@@ -473,6 +537,7 @@ def instancetype_cmd(
         typer.Option("--hostdevice", help="Specify list of HostDevices to passthrough. Can be provided multiple times."),
     ] = [],  # noqa: B006
     output: OutputOption = "yaml",
+    apply: ApplyOption = False,
 ) -> None:
     from pyvirtctl.kubevirt.manifests.instancetype import InstancetypeOptions, build_instancetype
 
@@ -489,7 +554,7 @@ def instancetype_cmd(
         hostdevice=hostdevice,
         iothreadspolicy=iothreadspolicy if "iothreadspolicy" in flags else None,
     )
-    print_manifest(build_instancetype(opts), output)
+    emit(ctx, build_instancetype(opts), output, apply, flags)
 
 
 # --------------------------------------------------------------------------- create preference
@@ -540,6 +605,7 @@ def preference_cmd(
         ),
     ] = "",
     output: OutputOption = "yaml",
+    apply: ApplyOption = False,
 ) -> None:
     from pyvirtctl.kubevirt.manifests.instancetype import PreferenceOptions, build_preference
 
@@ -554,7 +620,7 @@ def preference_cmd(
         machine_type=machine_type if "machine-type" in flags else None,
         volume_storage_class=volume_storage_class if "volume-storage-class" in flags else None,
     )
-    print_manifest(build_preference(opts), output)
+    emit(ctx, build_preference(opts), output, apply, flags)
 
 
 # --------------------------------------------------------------------------- create clone
@@ -652,6 +718,7 @@ def clone_cmd(
         str, typer.Option("--new-smbios-serial", help="Specify the clone's new smbios serial")
     ] = "",
     output: OutputOption = "yaml",
+    apply: ApplyOption = False,
 ) -> None:
     from pyvirtctl.kubevirt.manifests.clone import CloneOptions, build_clone
 
@@ -671,4 +738,4 @@ def clone_cmd(
         new_mac_address=new_mac_address,
         new_smbios_serial=new_smbios_serial,
     )
-    print_manifest(build_clone(opts), output)
+    emit(ctx, build_clone(opts), output, apply, given_flags(ctx))

@@ -28,62 +28,12 @@ EXAMPLE = (
     "  {{ProgramName}} expand --vm myvm --output json\n  "
 )
 
-OBJECT_META_ORDER = (
-    "name generateName namespace selfLink uid resourceVersion generation creationTimestamp deletionTimestamp "
-    "deletionGracePeriodSeconds labels annotations ownerReferences finalizers managedFields"
-).split()
-VM_SPEC_ORDER = "running runStrategy instancetype preference template dataVolumeTemplates updateVolumesStrategy".split()
-
-
 def validate_expand(vm: str, file: str, output: str) -> None:
     """virtctl's Args check (after the 0-args check, before the --vm/--file exclusivity check)."""
     if not vm and not file:
         raise UsageError("error invalid arguments - VirtualMachine name or file must be provided")
     if output not in ("yaml", "json"):
         raise UsageError(f"error not supported output format defined: {output}")
-
-
-def _ordered(obj: dict, order: list[str]) -> dict:
-    out = {k: obj[k] for k in order if k in obj}
-    out.update((k, v) for k, v in obj.items() if k not in out)
-    return out
-
-
-def _object_meta(meta: Any) -> dict:
-    """metav1.ObjectMeta as Go writes it: field order; an unset creationTimestamp is left out (virtctl
-    v1.9's apimachinery omits the zero time instead of writing `creationTimestamp: null`)."""
-    meta = dict(meta) if isinstance(meta, dict) else {}
-    return _ordered(meta, OBJECT_META_ORDER)
-
-
-def go_virtual_machine(vm: dict, *, set_type: bool = True) -> dict:
-    """A VirtualMachine in Go's struct layout: TypeMeta, ObjectMeta, spec, status (always present).
-
-    Nested fields keep the order they came in (virt-api already writes them in struct order).
-    """
-    out: dict[str, Any] = {}
-    kind, api = vm.get("kind", ""), vm.get("apiVersion", "")
-    if set_type:
-        kind, api = "VirtualMachine", "kubevirt.io/v1"
-    if kind:
-        out["kind"] = kind
-    if api:
-        out["apiVersion"] = api
-    out["metadata"] = _object_meta(vm.get("metadata"))
-    spec = dict(vm.get("spec") or {})
-    if isinstance(spec.get("template"), dict):
-        tmpl = dict(spec["template"])
-        tmpl["metadata"] = _object_meta(tmpl.get("metadata"))
-        spec["template"] = _ordered(tmpl, ["metadata", "spec"])
-    if isinstance(spec.get("dataVolumeTemplates"), list):
-        spec["dataVolumeTemplates"] = [
-            _ordered({**d, "metadata": _object_meta(d.get("metadata"))}, ["kind", "apiVersion", "metadata"])
-            if isinstance(d, dict) else d
-            for d in spec["dataVolumeTemplates"]
-        ]
-    out["spec"] = _ordered(spec, VM_SPEC_ORDER)
-    out["status"] = vm.get("status") if isinstance(vm.get("status"), dict) else {}
-    return out
 
 
 def _go_yaml_problem(e: Exception) -> str:
@@ -163,8 +113,19 @@ def read_vm(path: str, stdin: Any = None) -> dict:
     return decode_vm(data)
 
 
+def go_typed(vm: dict) -> dict:
+    """The VirtualMachine as virtctl holds it: decoded into Go's typed struct (unknown fields dropped,
+    kubevirt.io/api's field order, `omitempty`), as json.Marshal writes it back."""
+    from pyvirtctl.kubevirt.templates import typed
+
+    try:
+        return typed.marshal(typed.decode_json(vm))
+    except typed.TypedError as e:
+        raise CLIError(f"error decoding VirtualMachine {e.message}") from None
+
+
 def render(vm: dict, output: str) -> str:
-    vm = go_virtual_machine(vm)
+    vm = go_typed(vm)
     if output == "json":
         return go_json(vm, " ")
     return go_yaml(vm)
@@ -177,7 +138,7 @@ def run_expand(s: Any, vm_name: str, file: str, output: str) -> str:
         with prefixed(prefix):
             request = expand_vm_request(ns, vm_name)
     else:
-        vm = go_virtual_machine(read_vm(file), set_type=False)
+        vm = go_typed(read_vm(file))
         name = vm["metadata"].get("name", "")
         prefix = f"error expanding VirtualMachine - {name} in namespace - {ns}: "
         with prefixed(prefix):

@@ -175,6 +175,23 @@ class _Session:
         self.done = threading.Event()
         self.error: CLIError | None = None
         self.lock = threading.Lock()
+        self.client: socket.socket | None = None
+        self.pumps: list[threading.Thread] = []
+
+    def stop_pumps(self, conn: Any) -> None:
+        """End both copy loops and wait for them, then free the websocket: closing it while a reader is
+        still inside OpenSSL would let that thread read from whatever reuses the descriptor next."""
+        conn.wake()
+        if self.client is not None:
+            try:
+                self.client.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for t in self.pumps:
+            t.join(2.0)
+        if self.client is not None:
+            self.client.close()
+        conn.close()
 
     def finish(self, error: CLIError | None = None) -> None:
         with self.lock:
@@ -230,8 +247,11 @@ def _splice(conn: Any, client: socket.socket, state: _Session) -> None:
         except OSError:
             state.finish()
 
+    state.client = client
     for fn in (ws_to_client, client_to_ws):
-        threading.Thread(target=fn, daemon=True).start()
+        t = threading.Thread(target=fn, daemon=True)
+        state.pumps.append(t)
+        t.start()
 
 
 def open_vnc(o: VncOptions, s: Any) -> Any:
@@ -287,7 +307,7 @@ def run_vnc(o: VncOptions, s: Any, out: Any = None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        conn.close()
+        state.stop_pumps(conn)
         if lsock is not None:
             lsock.close()
         for p in procs:

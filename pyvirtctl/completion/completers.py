@@ -183,6 +183,49 @@ complete_export_formats = choices(("gzip", "gzip-compressed image (default)"), (
                                   ("oci", "OCI archive of a VM export"))
 complete_manifest_formats = choices("yaml", "json")
 complete_access_modes = choices("ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod")
+complete_pull_policies = choices("IfNotPresent", "Always", "Never")
+complete_pvc_names = names_at(0, "pvc")
+complete_pvc_names.__doc__ = "Names of PersistentVolumeClaims (first positional), with their phase."
+
+
+def complete_vm_name_values(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
+    """VirtualMachine names as a flag's value (guestfs --vm)."""
+    return _match(list_names(_root_params(ctx), "vm"), incomplete)
+
+
+def local_usb_devices(root: str = "/sys/bus/usb/devices") -> list[tuple[str, str]]:
+    """The USB devices of this machine as `vendor:product` (with the product's name), like `lsusb`."""
+    import os
+
+    out: dict[str, str] = {}
+    try:
+        entries = sorted(os.listdir(root))
+    except OSError:
+        return []
+    for entry in entries:
+        def read(field: str, entry: str = entry) -> str:
+            try:
+                with open(os.path.join(root, entry, field), encoding="utf-8", errors="replace") as fh:
+                    return fh.read().strip()
+            except OSError:
+                return ""
+
+        vendor, product = read("idVendor"), read("idProduct")
+        if vendor and product:
+            out.setdefault(f"{vendor}:{product}", " ".join(x for x in (read("manufacturer"), read("product")) if x))
+    return sorted(out.items())
+
+
+def complete_usbredir_args(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
+    """usbredir DEVICE VMI: this machine's USB devices, then VMI names (--no-launch: the VMI first)."""
+    typed = completed_args(ctx)
+    no_launch = bool((getattr(ctx, "params", None) or {}).get("no_launch"))
+    if no_launch or len(typed) == 1:
+        return _match(list_names(_root_params(ctx), "vmi"), incomplete) if len(typed) == (0 if no_launch else 1) \
+            else []
+    if not typed:
+        return _match(local_usb_devices(), incomplete)
+    return []
 
 _TYPE_HELP = {
     "vm": "VirtualMachine",
@@ -357,6 +400,11 @@ __all__ = [
     "complete_disk_buses",
     "complete_dump_formats",
     "complete_access_modes",
+    "complete_pull_policies",
+    "complete_pvc_names",
+    "complete_vm_name_values",
+    "local_usb_devices",
+    "complete_usbredir_args",
     "type_then_name",
     "complete_pause_args",
     "complete_memory_dump_args",

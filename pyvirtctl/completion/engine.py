@@ -89,7 +89,7 @@ def _pending_flag(words: list[str], table: dict[str, Any]) -> Any:
             return None
         if w.startswith("--") and len(w) > 2:
             fd = table.get(w)
-            if fd is not None and "=" not in w and not fd.is_bool:
+            if fd is not None and "=" not in w and not fd.no_opt_value:
                 pending = fd
         elif w.startswith("-") and len(w) > 1:
             # shorthand cluster: pflag gives the value to the first non-bool letter
@@ -98,7 +98,7 @@ def _pending_flag(words: list[str], table: dict[str, Any]) -> Any:
                 fd = table.get("-" + c)
                 if fd is None:
                     break
-                if not fd.is_bool:
+                if not fd.no_opt_value:
                     if i == len(letters) - 1:
                         pending = fd
                     break

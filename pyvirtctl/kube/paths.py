@@ -99,10 +99,16 @@ CDICONFIGS = Resource(CDI_GROUP, "v1beta1", "cdiconfigs")
 VMEXPORTS = Resource(EXPORT_GROUP, VERSION, "virtualmachineexports")
 VMSNAPSHOTS = Resource("snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots")
 OCP_TEMPLATES = Resource("template.openshift.io", "v1", "templates")  # OpenShift, for `template convert`
+# virt-template: VirtualMachineTemplates, the requests that make them from a VM, and the aggregated
+# API serving their `process` and `create` subresources
+TEMPLATE_GROUP = "template.kubevirt.io"
+VM_TEMPLATES = Resource(TEMPLATE_GROUP, "v1beta1", "virtualmachinetemplates")
+VM_TEMPLATE_REQUESTS = Resource(TEMPLATE_GROUP, "v1beta1", "virtualmachinetemplaterequests")
+VM_TEMPLATE_SUBRESOURCES = Resource("subresources." + TEMPLATE_GROUP, "v1beta1", "virtualmachinetemplates")
 
 # the plural of each kind a user may type (expose, pause, port-forward, completion)
-BY_KIND = {"vm": VMS, "vmi": VMIS, "vmirs": VMIRS, "namespace": NAMESPACES, "vmexport": VMEXPORTS,
-           "vmsnapshot": VMSNAPSHOTS, "pvc": PVCS}
+BY_KIND = {"vm": VMS, "vmi": VMIS, "vmirs": VMIRS, "namespace": NAMESPACES, "vmt": VM_TEMPLATES, "pvc": PVCS,
+           "vmexport": VMEXPORTS, "vmsnapshot": VMSNAPSHOTS}
 
 
 class ApiRef:
@@ -195,6 +201,12 @@ def version_path(group_version: str) -> str:
     """`/apis/<group>/<version>/version`, e.g. for `subresources.kubevirt.io/v1` (from discovery)."""
     group, _, version = group_version.partition("/")
     return Resource(group, version or VERSION, "version").root + "/version"
+
+
+def guestfs_path(group_version: str) -> str:
+    """`/apis/<group>/<version>/guestfs`: virt-api's libguestfs-tools image data (version from discovery)."""
+    group, _, version = group_version.partition("/")
+    return Resource(group, version or VERSION, "guestfs").root + "/guestfs"
 
 
 def encode_query(query: Mapping[str, object] | Iterable[tuple[str, object]] | None) -> str:

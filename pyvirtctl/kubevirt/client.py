@@ -29,6 +29,9 @@ from pyvirtctl.kubevirt import requests as rq
 if TYPE_CHECKING:
     from pyvirtctl.kube.request import Request
     from pyvirtctl.kube.session import Session
+    from pyvirtctl.kubevirt.devices import PermittedDevices
+    from pyvirtctl.kubevirt.guestfs import GuestfsShell
+    from pyvirtctl.kubevirt.usbredir import UsbRedir
     from pyvirtctl.kubevirt.waiting import Key, Progress, Reporter
     from pyvirtctl.streams.websocket import Conn
 
@@ -139,6 +142,24 @@ class Client:
         o = ExposeOptions(type=kind, name=name, **options)
         return expose_service(self.session, o, namespace or self.namespace)
 
+    def create(self, manifest: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        """Create an object built by `pyvirtctl.kubevirt.manifests` (a VirtualMachine, instancetype,
+        preference or clone - what `create ... --apply` does); returns it as the server created it.
+
+        A namespaced object goes to its `metadata.namespace`, else to `namespace` (default: the
+        client's). Errors read `error creating VirtualMachine NS/NAME: ...`.
+        """
+        from pyvirtctl.kube.request import Request
+        from pyvirtctl.kubevirt.manifests.target import collection_ref, display_name, target_namespace
+
+        ns = namespace or self.namespace
+        shown = {"metadata": {**(manifest.get("metadata") or {}), "namespace": target_namespace(manifest, ns) or ""}}
+        prefix = f"error creating {manifest.get('kind')} {display_name(shown)}: "
+        with _prefixed(prefix):
+            ref = collection_ref(manifest, ns)
+        req = Request("POST", ref, body=manifest, content_type="application/json")
+        return dict(self.session.send(req, error_prefix=prefix).json())
+
     def console(self, name: str, namespace: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> Conn:
         """A connection to the VMI's serial console (`send(bytes)`, `recv()`, `close()`; a context manager).
 
@@ -147,6 +168,49 @@ class Client:
         from pyvirtctl.kubevirt.console import open_console
 
         return open_console(self.session, namespace or self.namespace, name, timeout / 60.0)
+
+    def log_verbosity(self) -> dict[str, int]:
+        """Every component's log level from the KubeVirt CR (`adm log-verbosity --all`), defaults filled in."""
+        from pyvirtctl.kubevirt import adm
+
+        lines = adm.log_verbosity(self.session, adm.LogVerbosityOptions({adm.ALL: adm.SHOW}))
+        return {name: int(level) for name, _, level in (line.partition("=") for line in lines)}
+
+    def set_log_verbosity(self, levels: dict[str, int] | None = None, reset: bool = False) -> bool:
+        """Set levels 0-9 by component (`virt-handler`, ..., or `all`), after emptying them with `reset`,
+        as `adm log-verbosity` does; False when there was nothing to change (no request sent)."""
+        from pyvirtctl.errors import InputError
+        from pyvirtctl.kubevirt import adm
+
+        levels = dict(levels or {})
+        unknown = sorted(set(levels) - {*adm.COMPONENTS, adm.ALL})
+        if unknown:
+            raise InputError(f"unknown component(s): {', '.join(unknown)} (known: {', '.join(adm.COMPONENTS)}, all)")
+        if any(v == adm.SHOW for v in levels.values()):
+            raise InputError(f"a log verbosity must be {adm.MIN_LEVEL}-{adm.MAX_LEVEL}")
+        return bool(adm.log_verbosity(self.session, adm.LogVerbosityOptions(levels, reset)))
+
+    def permitted_devices(self, namespace: str | None = None) -> PermittedDevices:
+        """The permitted host (PCI) and GPU (mediated) devices of the KubeVirt CR in `namespace`
+        (default: the client's), as `permitted-devices` reads them: a `PermittedDevices` tuple."""
+        from pyvirtctl.kubevirt.devices import permitted_devices
+
+        return permitted_devices(self.session, namespace or self.namespace)
+
+    def usbredir(self, name: str, namespace: str | None = None) -> UsbRedir:
+        """A USB redirection to the VMI (`usbredir`): `.address` for a usbredir client, `.launch(device)`
+        to start usbredirect, `.wait()`, `.close()`."""
+        from pyvirtctl.kubevirt.usbredir import UsbRedir
+
+        return UsbRedir.open(self.session, namespace or self.namespace, name)
+
+    def guestfs(self, pvc: str, namespace: str | None = None, **options: Any) -> GuestfsShell:
+        """The libguestfs pod on `pvc` with its shell (`guestfs`), as a context manager: entering creates
+        and starts the pod and returns the attached TTY (`send`, `recv`, `resize`), leaving deletes it.
+        Options are GuestfsOptions' fields (`image=`, `kvm=`, `pull_policy=`, `root=`, `uid=`, `vm=`...)."""
+        from pyvirtctl.kubevirt.guestfs import GuestfsOptions, GuestfsShell
+
+        return GuestfsShell(self.session, namespace or self.namespace, GuestfsOptions(pvc, **options))
 
 
 class _Handle:
@@ -176,6 +240,13 @@ class _Handle:
     def get(self) -> dict[str, Any]:
         """The object as the API server has it."""
         return dict(self.session.send(rq.get_request(paths.ref(self.resource, self.namespace, self.name))).json())
+
+    def object_graph(self, exclude_optional: bool = False, selector: dict[str, str] | None = None) -> dict[str, Any]:
+        """The objects this VM/VMI depends on, from virt-api's `objectgraph` (as `objectgraph` gets it)."""
+        from pyvirtctl.kubevirt.objectgraph import ObjectGraphOptions, object_graph
+
+        o = ObjectGraphOptions(self.name, self.kind == "VMI", exclude_optional, dict(selector or {}))
+        return object_graph(self.session, self.namespace, o)
 
     def _wait(self, collection: paths.Resource, predicate: Callable[[dict[str, Any] | None], Progress],
               timeout: float, reporter: Reporter | None = None,
@@ -211,6 +282,13 @@ class VirtualMachine(_Handle):
 
         if paused:
             return self._wait(paths.VMIS, lambda v: waiting.paused(v, True), timeout, reporter)
+        return self._wait(paths.VMIS, waiting.started, timeout, reporter)
+
+    def wait_running(self, timeout: float = DEFAULT_TIMEOUT, reporter: Reporter | None = None) -> Progress:
+        """Wait until the VM's VMI is Running and Ready (after creating a VM whose run strategy starts
+        it, or after a start); raises WaitError when it fails or the timeout passes."""
+        from pyvirtctl.kubevirt import waiting
+
         return self._wait(paths.VMIS, waiting.started, timeout, reporter)
 
     def stop(self, force: bool = False, grace_period: int | None = None, dry_run: bool = False,
@@ -269,6 +347,28 @@ class VirtualMachine(_Handle):
     def expose(self, **options: Any) -> dict[str, Any]:
         """A Service for this VM (see `Client.expose`)."""
         return self.client.expose("vm", self.name, self.namespace, **options)
+
+    def add_ssh_key(self, user: str, key: str = "", file: str = "", secret: str = "", create_secret: bool = False,
+                    update_secret: bool = False, force: bool = False) -> str:
+        """`credentials add-ssh-key`: the key (`key`, or the public key file `file`) for `user`; returns
+        virtctl's message ("" when a new Secret was created)."""
+        from pyvirtctl.kubevirt import credentials as cr
+
+        o = cr.AddKeyOptions(user, cr.ssh_key(file, key), secret, create_secret, update_secret, force)
+        return cr.add_ssh_key(self.session, self.namespace, self.name, o)
+
+    def remove_ssh_key(self, user: str, key: str = "", file: str = "", secret: str = "", force: bool = False) -> str:
+        """`credentials remove-ssh-key`: drop the key's lines from the user's Secrets."""
+        from pyvirtctl.kubevirt import credentials as cr
+
+        o = cr.RemoveKeyOptions(user, cr.ssh_key(file, key), secret, force)
+        return cr.remove_ssh_key(self.session, self.namespace, self.name, o)
+
+    def set_password(self, user: str, password: str, secret: str = "", force: bool = False) -> str:
+        """`credentials set-password`: the user's password in the VM's userPassword Secret."""
+        from pyvirtctl.kubevirt import credentials as cr
+
+        return cr.set_password(self.session, self.namespace, self.name, cr.PasswordOptions(user, password, secret, force))
 
 
 class VirtualMachineInstance(_Handle):

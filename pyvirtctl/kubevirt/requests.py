@@ -257,3 +257,35 @@ def remove_memorydump_request(namespace: str, vm: str) -> Request:
 
 def cdiconfig_request() -> Request:
     return Request("GET", paths.ref(paths.CDICONFIGS, None, "config"))
+
+
+# --------------------------------------------------------------------------- usbredir, guestfs
+
+
+def usbredir_stream(namespace: str, name: str) -> Request:
+    return Request("GET", paths.vmi(namespace, name, "usbredir"))
+
+
+DELETE_OPTIONS = {"kind": "DeleteOptions", "apiVersion": "v1"}
+
+
+def pod_get_request(namespace: str, name: str) -> Request:
+    return Request("GET", paths.ref(paths.PODS, namespace, name))
+
+
+def pods_list_request(namespace: str) -> Request:
+    return list_request(paths.PODS, namespace)
+
+
+def pod_create_request(namespace: str, pod: dict[str, Any]) -> Request:
+    return create_request(paths.PODS, namespace, pod)
+
+
+def pod_delete_request(namespace: str, name: str) -> Request:
+    return delete_request(paths.PODS, namespace, name, dict(DELETE_OPTIONS))
+
+
+def pod_attach_stream(namespace: str, name: str, container: str) -> Request:
+    """pods/attach with stdin, stdout, stderr and a TTY (the websocket upgrade is a GET)."""
+    query = [("container", container), ("stderr", "true"), ("stdin", "true"), ("stdout", "true"), ("tty", "true")]
+    return Request("GET", paths.ref(paths.PODS, namespace, name, "attach"), query=query)

@@ -176,11 +176,30 @@ def discovery(sim: Simulator, path: str) -> dict | None:
         if parts[3] == "version":
             return virt_version(sim)
         if parts[3] == "guestfs":
-            return {"registry": "quay.io/kubevirt", "tag": sim.config["version"], "digest": "", "imagePrefix": "",
-                    "gsImage": ""}
+            return guestfs_info(sim)
         if parts[3] == "healthz":
             return {}
     return None
+
+
+def guestfs_info(sim: Simulator) -> dict:
+    """virt-api's libguestfs-tools image data, from the KubeVirt CR's status (observed registry and
+    version, and the deployment config's image prefix and GsImage) when there is a CR that has them."""
+    info = {"registry": "quay.io/kubevirt", "tag": sim.config["version"], "digest": "", "imagePrefix": "",
+            "gsImage": ""}
+    for kv in sim.store.list(sim.res("KubeVirt")):
+        st = kv.get("status") or {}
+        info["registry"] = str(st.get("observedKubeVirtRegistry") or info["registry"])
+        info["tag"] = str(st.get("observedKubeVirtVersion") or info["tag"])
+        try:
+            config = json.loads(st.get("observedDeploymentConfig") or "{}")
+        except ValueError:
+            config = {}
+        if isinstance(config, dict):
+            info["imagePrefix"] = str(config.get("imagePrefix") or "")
+            info["gsImage"] = str(config.get("GsImage") or "")
+        break
+    return info
 
 
 def virt_version(sim: Simulator) -> dict:

@@ -13,6 +13,9 @@ Launcher pods:  a VMI in Scheduling gets a virt-launcher Pod (Pending); it runs 
                 from Scheduled on, with the VMI's IP; it completes when the VMI stops (or migrates
                 away, when the migration target's pod takes over) and is garbage-collected with
                 the VMI. Nodes come from config["nodes"].
+Other pods:     scheduled on a node whose labels match the nodeSelector (ContainerCreating), then
+                Running with an IP (`pyvirtctl.sim.pods`); they stay Pending, Unschedulable, while a
+                PVC they mount is missing or no node matches.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import traceback
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from pyvirtctl.sim import kstatus, launcher
+from pyvirtctl.sim import kstatus, launcher, pods, templates
 from pyvirtctl.sim.kstatus import clone
 from pyvirtctl.sim.patching import merge_patch
 from pyvirtctl.sim.store import now_iso, random_suffix
@@ -214,8 +217,13 @@ class Controllers:
             self.reconcile_migration(mig)
         for rs in self.store.list(self.sim.res("VirtualMachineInstanceReplicaSet")):
             self.reconcile_rs(rs)
+        # virt-template: templates become Ready, requests make templates (pyvirtctl/sim/templates.py)
+        templates.reconcile(self.sim, self.gate)
         for dv in self.store.list(self.sim.res("DataVolume")):
             self.reconcile_dv(dv)
+        for pod in self.store.list(self.POD, copy=False):
+            if (pod.get("status") or {}).get("phase") == "Pending" and pods.is_plain(pod):
+                self.reconcile_pod(pod)
         self.collect_garbage()
         for vm in self.store.list(self.VM, copy=False):  # read-only: it writes through store.mutate
             self.update_vm_status(vm)
@@ -487,6 +495,40 @@ class Controllers:
         self.ip_counter += 1
         return f"10.244.{idx}.{self.ip_counter % 250 + 2}"
 
+    # -- other pods (scheduler + kubelet)
+    def reconcile_pod(self, pod: dict) -> None:
+        md = pod["metadata"]
+        ns, name = md["namespace"], md["name"]
+        if not self.gate(md["uid"]):
+            return
+        spec = pod.get("spec") or {}
+        now = now_iso()
+        if spec.get("nodeName"):
+            ip = self._next_ip(spec["nodeName"])
+            self._mutate_pod(ns, name, lambda p: pods.start(p, ip, now))
+            return
+        nodes = [n for n in self.store.list(self.sim.res("Node"), copy=False)]
+        missing = [c for c in pods.claims(pod) if self.store.get(self.sim.res("PersistentVolumeClaim"), ns, c) is None]
+        fitting = [n for n in nodes if pods.node_matches(n, spec.get("nodeSelector") or {})]
+        if missing or not fitting:
+            message = pods.missing_claim_message(missing[0], len(nodes)) if missing else pods.selector_message(
+                len(nodes))
+            conds = (pod.get("status") or {}).get("conditions") or []
+            if not any(c.get("message") == message for c in conds):
+                self._mutate_pod(ns, name, lambda p: pods.unschedulable(p, message, now))
+            self._wake(1.0)  # the claim may appear later
+            return
+        wanted = {n["metadata"]["name"] for n in fitting}
+        node = self._next_node()
+        for _ in range(len(nodes)):
+            if node in wanted:
+                break
+            node = self._next_node()
+        if node not in wanted:
+            node = sorted(wanted)[0]
+        host_ip = launcher.node_ip(self._node_index(node))
+        self._mutate_pod(ns, name, lambda p: pods.schedule(p, node, host_ip, now))
+
     def reconcile_vmi(self, vmi: dict) -> None:
         md = vmi["metadata"]
         ns, name, uid = md["namespace"], md["name"], md["uid"]
@@ -631,6 +673,8 @@ class Controllers:
                 entry = cur or {"name": vname, "target": f"vd{chr(ord('a') + vd)}"}
                 vd += 1
             out.append(entry)
+        # the backend-storage volume (persistent TPM/EFI state) has no spec volume: keep its entry
+        out += [v for v in current if str(v.get("name", "")).startswith("persistent-state-for")]
         return out
 
     def sync_volume_status(self, vmi: dict) -> None:

@@ -60,9 +60,12 @@ def migration(sim: Any, obj: dict) -> None:
 
 
 def secret(sim: Any, obj: dict) -> None:
-    data = obj.setdefault("data", {})
-    for k, v in (obj.pop("stringData", None) or {}).items():
-        data[k] = base64.b64encode(str(v).encode()).decode()
+    """stringData is folded into data; a Secret created without either has no `data` (as in Kubernetes)."""
+    string_data = obj.pop("stringData", None) or {}
+    if string_data:
+        data = obj.setdefault("data", {})
+        for k, v in string_data.items():
+            data[k] = base64.b64encode(str(v).encode()).decode()
     obj.setdefault("type", "Opaque")
 
 
@@ -94,3 +97,44 @@ def upload_token(sim: Any, obj: dict) -> None:
 
 def empty_status(sim: Any, obj: dict) -> None:
     obj.setdefault("status", {})
+
+
+# DefaultTolerationSeconds: every pod tolerates a not-ready or unreachable node for five minutes
+_DEFAULT_TOLERATIONS = ({"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
+                         "tolerationSeconds": 300},
+                        {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+                         "tolerationSeconds": 300})
+
+
+def pod(sim: Any, obj: dict) -> None:
+    """kube-apiserver's defaulting (and admission) for a Pod a client creates; it starts Pending.
+
+    Pods that come with a phase (the simulator's own virt-launcher pods, seeds) are left as given.
+    """
+    if (obj.get("status") or {}).get("phase"):
+        return
+    from pyvirtctl.sim.pods import qos_class
+
+    spec = obj.setdefault("spec", {})
+    for key, value in (("restartPolicy", "Always"), ("terminationGracePeriodSeconds", 30),
+                       ("dnsPolicy", "ClusterFirst"), ("serviceAccountName", "default"),
+                       ("serviceAccount", "default"), ("securityContext", {}),
+                       ("schedulerName", "default-scheduler"), ("priority", 0), ("enableServiceLinks", True),
+                       ("preemptionPolicy", "PreemptLowerPriority")):
+        spec.setdefault(key, value)
+    tolerations = spec.get("tolerations") or []
+    for t in _DEFAULT_TOLERATIONS:
+        if not any(x.get("key") == t["key"] or (not x.get("key") and x.get("operator") == "Exists")
+                   for x in tolerations):
+            tolerations.append(dict(t))
+    spec["tolerations"] = tolerations
+    for c in spec.get("containers") or []:
+        c.setdefault("terminationMessagePath", "/dev/termination-log")
+        c.setdefault("terminationMessagePolicy", "File")
+        image = str(c.get("image") or "")
+        tagged = ":" in image.rsplit("/", 1)[-1] or "@" in image
+        c.setdefault("imagePullPolicy", "IfNotPresent" if tagged and not image.endswith(":latest") else "Always")
+        res = c.setdefault("resources", {})
+        for k, v in (res.get("limits") or {}).items():  # requests default to the limits
+            res.setdefault("requests", {}).setdefault(k, v)
+    obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}

@@ -60,6 +60,17 @@ DATAVOLUME = crd_columns(
     Column("Age", "date", ".metadata.creationTimestamp"),
 )
 PLAIN_CRD = crd_columns()
+VMCLONE = crd_columns(Column("Phase", path=".status.phase"),
+                      Column("SourceVirtualMachine", path=".spec.source.name"),
+                      Column("TargetVirtualMachine", path=".spec.target.name"))
+# virt-template's kinds (their CRDs' additionalPrinterColumns)
+VMTEMPLATE = crd_columns(Column("Age", "date", ".metadata.creationTimestamp"), Column("Ready", path=READY))
+VMTEMPLATE_REQUEST = crd_columns(
+    Column("Template", path=".status.templateRef.name"),
+    Column("Age", "date", ".metadata.creationTimestamp"),
+    Column("Ready", path=READY),
+    Column("Progressing", path=".status.conditions[?(@.type=='Progressing')].status"),
+)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -69,6 +69,7 @@ class Resource:
 
 KV = "kubevirt.io"
 CDI = "cdi.kubevirt.io"
+TEMPLATE = "template.kubevirt.io"
 
 RESOURCES: tuple[Resource, ...] = (
     Resource(KV, "v1", "virtualmachines", "VirtualMachine", singular="virtualmachine",
@@ -121,6 +122,16 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(CDI, "v1beta1", "cdiconfigs", "CDIConfig", namespaced=False, singular="cdiconfig",
              subresources=("status",)),
     Resource("template.openshift.io", "v1", "templates", "Template", singular="template", has_status=False),
+    # stored only: no clone controller (`create clone --apply` creates one; nothing clones)
+    Resource("clone.kubevirt.io", "v1beta1", "virtualmachineclones", "VirtualMachineClone",
+             singular="virtualmachineclone", short_names=("vmclone", "vmclones"), subresources=("status",),
+             columns=printers.VMCLONE),
+    Resource(TEMPLATE, "v1beta1", "virtualmachinetemplates", "VirtualMachineTemplate",
+             singular="virtualmachinetemplate", short_names=("vmt", "vmts"), subresources=("status",),
+             columns=printers.VMTEMPLATE),
+    Resource(TEMPLATE, "v1beta1", "virtualmachinetemplaterequests", "VirtualMachineTemplateRequest",
+             singular="virtualmachinetemplaterequest", short_names=("vmtr", "vmtrs"), subresources=("status",),
+             columns=printers.VMTEMPLATE_REQUEST),
     Resource("upload.cdi.kubevirt.io", "v1beta1", "uploadtokenrequests", "UploadTokenRequest",
              singular="uploadtokenrequest", verbs=("create",), defaults=defaults.upload_token),
     Resource("", "v1", "namespaces", "Namespace", namespaced=False, singular="namespace", short_names=("ns",),
@@ -138,7 +149,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "configmaps", "ConfigMap", singular="configmap", short_names=("cm",), has_status=False,
              columns=printers.CONFIGMAP, schema="core.v1.ConfigMap"),
     Resource("", "v1", "pods", "Pod", singular="pod", short_names=("po",), subresources=("status",),
-             columns=printers.POD, schema="core.v1.Pod"),
+             columns=printers.POD, schema="core.v1.Pod", defaults=defaults.pod),
     Resource("", "v1", "nodes", "Node", namespaced=False, singular="node", short_names=("no",),
              subresources=("status",), columns=printers.NODE, schema="core.v1.Node"),
 )
@@ -175,6 +186,9 @@ def storage_key(res: Resource) -> str:
 # discovery documents
 
 SUBRESOURCE_GROUP = "subresources.kubevirt.io"
+# virt-template's aggregated API: `process` and `create` of VirtualMachineTemplates
+TEMPLATE_SUBRESOURCE_GROUP = "subresources.template.kubevirt.io"
+_TEMPLATE_SUBRESOURCE_VERSIONS = ("v1beta1",)
 
 # (resource path, kind, namespaced, verbs) served by virt-api, as its discovery lists them
 _VIRT_API_SUBRESOURCES: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
@@ -221,6 +235,7 @@ def groups() -> dict[str, list[str]]:
             if r.version not in vs:
                 vs.append(r.version)
     out[SUBRESOURCE_GROUP] = ["v1", "v1alpha3"]
+    out[TEMPLATE_SUBRESOURCE_GROUP] = list(_TEMPLATE_SUBRESOURCE_VERSIONS)
     return out
 
 
@@ -249,6 +264,15 @@ def resource_list(group: str, version: str) -> dict | None:
             return None
         items = [{"name": name, "singularName": "", "namespaced": ns, "kind": "", "verbs": list(verbs)}
                  for name, ns, verbs in _VIRT_API_SUBRESOURCES]
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items}
+    if group == TEMPLATE_SUBRESOURCE_GROUP:
+        if version not in _TEMPLATE_SUBRESOURCE_VERSIONS:
+            return None
+        # the parent is a storage-less stand-in: only its subresources can be used
+        items = [{"name": "virtualmachinetemplates", "singularName": "virtualmachinetemplate", "namespaced": True,
+                  "kind": "VirtualMachineTemplate", "verbs": []}]
+        items += [{"name": f"virtualmachinetemplates/{sub}", "singularName": "", "namespaced": True,
+                   "kind": "ProcessedVirtualMachineTemplate", "verbs": ["create"]} for sub in ("create", "process")]
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items}
     items = []
     for r in RESOURCES:

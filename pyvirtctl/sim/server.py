@@ -7,10 +7,12 @@ Modules, lowest layer first (each imports only those above it in this list; no c
   resources   one descriptor per kind (REST names, printer columns, schema, defaulting, admission)
   store       versioned objects, selectors, watches
   state       SimState: store + settings + seeds/--state files
+  templates   virt-template stand-in: template processing, the template/request controllers
   controllers virt-controller/virt-handler/CDI stand-ins (work on a SimState)
   core        Simulator: SimState + request log, faults, controllers, reset
   routing     paths -> Route, JSON/Status responses
-  api, admin, subresources, export/, podforward, streams/   the HTTP handlers (spdy: podforward's framing)
+  api, admin, subresources, export/, podforward, template_api, streams/   the HTTP handlers
+              (spdy: podforward's framing)
   server      middleware and the aiohttp app;  __main__: the command line
 
 Layout of a request
@@ -70,7 +72,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pyvirtctl.sim import admin, api, export, kstatus, podforward
+from pyvirtctl.sim import admin, api, export, kstatus, podforward, template_api
 from pyvirtctl.sim.core import Simulator
 from pyvirtctl.sim.kstatus import StatusError
 from pyvirtctl.sim.resources import SUBRESOURCE_GROUP
@@ -284,6 +286,8 @@ def build_app(sim: Simulator) -> web.Application:
     export.register_routes(app, sim)
     # pods/portforward (SPDY in a websocket), how virtctl reaches an exporter pod with --port-forward
     podforward.register_routes(app, sim)
+    # virt-template's aggregated API: VirtualMachineTemplates' process/create (pyvirtctl/sim/template_api.py)
+    template_api.register_routes(app, sim)
     api.add_routes(app, sim)
     return app
 

@@ -182,10 +182,15 @@ class SimState:
         os.replace(tmp, self.state_file)
 
 
+# the packaged `default` seed: the demo VM, and the KubeVirt CR of the installation
+DEFAULT_SEED = ("centos7-1905.yaml", "kubevirt-cr.yaml")
+
+
 def load_documents(path: str) -> list[dict]:
     """Objects from a YAML/JSON file; `default` is the packaged demo seed. Raises `InputError`."""
     if path == "default":
-        path = os.path.join(os.path.dirname(__file__), "centos7-1905.yaml")
+        here = os.path.dirname(__file__)
+        return [doc for name in DEFAULT_SEED for doc in load_documents(os.path.join(here, name))]
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()

@@ -606,37 +606,14 @@ def _evacuate_cancel(ctx: Ctx, raw: bytes, vmi: dict) -> web.Response:
 
 
 def objectgraph(ctx: Ctx, raw: bytes, kind: str) -> web.Response:
+    """virt-api's order: the feature gate, the object, the options, then the graph (sim/objectgraph.py)."""
+    from pyvirtctl.sim import objectgraph as og
+
+    if not og.feature_gate_enabled(ctx.sim):
+        raise kstatus.bad_request("ObjectGraph feature gate not enabled: Unable to return object graph.")
+    obj = ctx.vm() if kind == "vm" else ctx.vmi()
     opts = decode_opts(raw)
-    include_optional = opts.get("includeOptionalNodes", True)
-    ref = lambda group, k, name: {"apiGroup": group, "kind": k, "name": name, "namespace": ctx.ns}  # noqa: E731
-
-    def vmi_children(spec: dict) -> list[dict]:
-        out = []
-        for vol in spec.get("volumes") or []:
-            if vol.get("persistentVolumeClaim"):
-                out.append({"objectReference": ref("", "PersistentVolumeClaim",
-                                                   vol["persistentVolumeClaim"].get("claimName")),
-                            "labels": {"kubevirt.io/dependency-type": "storage"}})
-            if vol.get("dataVolume"):
-                out.append({"objectReference": ref("cdi.kubevirt.io", "DataVolume", vol["dataVolume"].get("name")),
-                            "labels": {"kubevirt.io/dependency-type": "storage"}, "optional": True})
-        return [c for c in out if include_optional or not c.get("optional")]
-
-    if kind == "vm":
-        vm = ctx.vm()
-        children = []
-        vmi = ctx.vmi_or_none()
-        if vmi is not None:
-            children.append({"objectReference": ref("kubevirt.io", "VirtualMachineInstance", ctx.name),
-                             "labels": {"kubevirt.io/dependency-type": "compute"},
-                             "children": vmi_children(vmi.get("spec") or {})})
-        children += vmi_children(((vm.get("spec") or {}).get("template") or {}).get("spec") or {})
-        graph = {"objectReference": ref("kubevirt.io", "VirtualMachine", ctx.name), "children": children}
-    else:
-        vmi = ctx.vmi()
-        graph = {"objectReference": ref("kubevirt.io", "VirtualMachineInstance", ctx.name),
-                 "children": vmi_children(vmi.get("spec") or {})}
-    return json_response(graph)
+    return json_response(og.object_graph(ctx.sim, obj, kind, opts))
 
 
 VM_HANDLERS: dict[str, tuple[str, Any]] = {

@@ -141,8 +141,12 @@ def pump(
     try:
         return _input_loop(conn, reader, in_fd, wake_r, eof_grace, escape)
     finally:
-        conn.close()
+        # stop the reader before the descriptor is freed (see Conn.wake): a TLS read still in progress
+        # would otherwise read from whatever connection opens next (the version probe, a DELETE)
+        stop = getattr(conn, "wake", None) or conn.close
+        stop()
         reader.join(2.0)
+        conn.close()
         os.close(wake_r)
         os.close(wake_w)
 

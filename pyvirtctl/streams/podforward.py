@@ -62,7 +62,7 @@ class PodForwarder:
 
         target = dial_target(self.session, portforward_path(self.namespace, self.pod))
         try:
-            conn = connect(target, subprotocol=TUNNEL_PROTOCOL)
+            conn = connect(target, protocols=(TUNNEL_PROTOCOL,))
         except CLIError as e:
             raise CLIError(f"error upgrading connection: {e}") from None
         got = (conn.subprotocol or "").removeprefix("SPDY/3.1+")

@@ -5,7 +5,8 @@ settings (cfmakeraw) with TCSANOW — TCSAFLUSH would throw away what the user t
 puts the saved settings back on every way out. `exit_signals()` turns SIGTERM and SIGHUP into a
 `Terminated` exception in the main thread, so the `finally` blocks that restore the terminal run;
 the caller re-delivers the signal afterwards (`Terminated.redeliver`) so the parent still sees a
-death by signal, as with virtctl.
+death by signal, as with virtctl. `window_changes(fd, on_size)` reports the terminal's size at the
+start and after every SIGWINCH (for a remote TTY's resize channel).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 
 class Terminated(BaseException):  # like KeyboardInterrupt: `except Exception` must not swallow it
@@ -126,3 +127,73 @@ def exit_signals(signums: tuple[int, ...] | None = None) -> Iterator[None]:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+
+
+def terminal_size(fd: int) -> tuple[int, int] | None:
+    """(columns, rows) of the terminal on `fd`, or None when it is not a terminal."""
+    try:
+        size = os.get_terminal_size(fd)
+    except OSError:
+        return None
+    return size.columns, size.lines
+
+
+@contextlib.contextmanager
+def window_changes(fd: int, on_size: Callable[[int, int], None]) -> Iterator[None]:
+    """Report the size of the terminal on `fd` now and after every SIGWINCH, for the block.
+
+    `on_size(columns, rows)` runs on a helper thread (the handler only writes a byte to a pipe, so a
+    resize never interrupts the main thread in the middle of a write). Nothing happens when `fd` is
+    not a terminal; outside the main thread only the first size is reported.
+    """
+    import threading
+
+    if terminal_size(fd) is None:
+        yield
+        return
+    winch = getattr(signal, "SIGWINCH", None)
+    read_end, write_end = os.pipe()
+    stop = threading.Event()
+
+    def report() -> None:
+        size = terminal_size(fd)
+        if size is not None:
+            try:
+                on_size(*size)
+            except Exception:  # a broken stream is the pump's to report
+                pass
+
+    def loop() -> None:
+        report()
+        while not stop.is_set():
+            try:
+                data = os.read(read_end, 64)
+            except OSError:
+                return
+            if not data or stop.is_set():
+                return
+            report()
+
+    def handler(signum: int, frame: object) -> None:
+        try:
+            os.write(write_end, b"w")
+        except OSError:
+            pass
+
+    installed = winch is not None and threading.current_thread() is threading.main_thread()
+    old = signal.signal(winch, handler) if installed and winch is not None else None
+    thread = threading.Thread(target=loop, daemon=True, name="window-size")
+    thread.start()
+    try:
+        yield
+    finally:
+        if installed and winch is not None:
+            signal.signal(winch, old if old is not None else signal.SIG_DFL)
+        stop.set()
+        try:
+            os.write(write_end, b"x")
+        except OSError:
+            pass
+        thread.join(1.0)
+        os.close(read_end)
+        os.close(write_end)

@@ -18,6 +18,11 @@ socket down, like virtctl.
 
 Handshake failures become virtctl's texts (§1.4) as `WebsocketError` with the HTTP status
 (0 when there was no HTTP answer), which the console's wait loop uses to decide on retries.
+
+Other subprotocols (Kubernetes' `v5.channel.k8s.io` for pods/attach, see channel.py) pass
+`protocols=` (offered in that order) and their own `HandshakeTexts`; the protocol the server chose
+is `Conn.subprotocol`, and with `HandshakeTexts.require_protocol` an answer that chose none of them
+fails like client-go's websocket round tripper.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -136,6 +141,24 @@ def no_response_error(reason: str) -> WebsocketError:
     return WebsocketError(f"Can't connect to websocket: {reason}\n", 0)
 
 
+@dataclass(frozen=True)
+class HandshakeTexts:
+    """How a failed upgrade is worded: KubeVirt's async dialer (the default) or another client's."""
+
+    bad_status: Callable[[int, dict[str, str] | None, bytes | None], WebsocketError] = handshake_error
+    no_response: Callable[[str], WebsocketError] = no_response_error
+    body_limit: int = _MAX_BODY  # how much of a refusal's body is kept
+    require_protocol: bool = False  # the 101 must name one of the offered subprotocols
+
+
+KUBEVIRT_TEXTS = HandshakeTexts()
+
+
+def _protocol_error(offered: Sequence[str], got: str) -> WebsocketError:
+    listed = " ".join(json.dumps(p) for p in offered)
+    return WebsocketError(f"invalid protocol, expected one of [{listed}], got {json.dumps(got)}", 101)
+
+
 # --------------------------------------------------------------------------- dialing
 
 
@@ -178,12 +201,12 @@ def _tokens(value: str | None) -> set[str]:
     return {t.strip().lower() for t in (value or "").split(",")}
 
 
-def connect(target: DialTarget, timeout: float | None = HANDSHAKE_TIMEOUT, subprotocol: str = SUBPROTOCOL) -> Conn:
+def connect(target: DialTarget, timeout: float | None = HANDSHAKE_TIMEOUT,
+            protocols: Sequence[str] = (SUBPROTOCOL,), texts: HandshakeTexts = KUBEVIRT_TEXTS) -> Conn:
     """Dial (through the transport: TLS, proxy) and upgrade; WebsocketError with virtctl's text on failure.
 
-    `timeout` bounds the whole handshake; the stream itself is never timed out. `subprotocol` is the
-    one asked for (KubeVirt's `plain.kubevirt.io`, or `SPDY/3.1+portforward.k8s.io` for pods); the
-    server's choice is `Conn.subprotocol`.
+    `timeout` bounds the whole handshake; the stream itself is never timed out. `protocols` are
+    offered in order (Sec-WebSocket-Protocol); `texts` words the failures.
     """
     import base64
     import hashlib
@@ -195,19 +218,19 @@ def connect(target: DialTarget, timeout: float | None = HANDSHAKE_TIMEOUT, subpr
     headers = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Key", key),
                ("Sec-WebSocket-Version", "13")]
     headers += [(k, v) for k, v in target.headers if k.lower() not in _HANDSHAKE_HEADERS]
-    headers.append(("Sec-WebSocket-Protocol", subprotocol))
+    headers.append(("Sec-WebSocket-Protocol", ", ".join(protocols)))
     try:
         resp = transport.request("GET", target.http_url(), headers=headers, timeout=timeout, stream=True,
                                  read_timeout=timeout, upgrade=True)
     except TransportFailure as exc:
         # gorilla's dialer reports the socket's own error (`read tcp a->b: i/o timeout`), not http.Client's
-        raise no_response_error(exc.net_reason if exc.timed_out else exc.reason) from None
+        raise texts.no_response(exc.net_reason if exc.timed_out else exc.reason) from None
     if resp.status != 101:
         try:
-            body = resp.read(limit=_MAX_BODY)
+            body = resp.read(limit=texts.body_limit)
         except CLIError:
             body = b""
-        raise handshake_error(resp.status, dict(resp.headers.items()), body)
+        raise texts.bad_status(resp.status, dict(resp.headers.items()), body)
     expected = base64.b64encode(hashlib.sha1((key + _GUID).encode()).digest()).decode()  # noqa: S324 - RFC 6455
     sock, leftover = resp.detach()
     if (
@@ -217,9 +240,13 @@ def connect(target: DialTarget, timeout: float | None = HANDSHAKE_TIMEOUT, subpr
     ):
         sock.close()
         raise handshake_error(101, None, None)
+    chosen = (resp.headers.get("Sec-WebSocket-Protocol") or "").strip()
+    if texts.require_protocol and chosen not in protocols:
+        sock.close()
+        raise _protocol_error(protocols, chosen)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     conn = Conn(sock, leftover)
-    conn.subprotocol = (resp.headers.get("Sec-WebSocket-Protocol") or "").strip()
+    conn.subprotocol = chosen
     return conn
 
 
@@ -242,6 +269,8 @@ def open_subresource(
     path: str,
     query: Sequence[tuple[str, str]] | None = None,
     timeout: float | None = HANDSHAKE_TIMEOUT,
+    protocols: Sequence[str] = (SUBPROTOCOL,),
+    texts: HandshakeTexts = KUBEVIRT_TEXTS,
 ) -> Conn:
     """Open `path` (e.g. vmi_path(ns, name, "console") under subresources.kubevirt.io) as a websocket.
 
@@ -251,7 +280,7 @@ def open_subresource(
     limit = getattr(getattr(session, "config", None), "timeout", None)
     if limit and (timeout is None or limit < timeout):
         timeout = float(limit)
-    return connect(dial_target(session, path, query), timeout)
+    return connect(dial_target(session, path, query), timeout, protocols, texts)
 
 
 # --------------------------------------------------------------------------- the stream
@@ -295,10 +324,11 @@ class Conn:
         self._start = 0
         self._end = len(initial)
         self._wlock = threading.Lock()
-        self._closed = False
+        self._closed = False  # ended on this side (wake/close): a failing read is not the server's doing
+        self._released = False  # the socket is closed
         self._eof = False
         self.max_message = max(125, max_message)
-        self.subprotocol = ""  # the server's Sec-WebSocket-Protocol
+        self.subprotocol = ""  # what the server chose (Sec-WebSocket-Protocol of the 101)
 
     # ---- reading
 
@@ -489,15 +519,25 @@ class Conn:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def close(self) -> None:
-        """Hang up without a close frame (what virtctl does); safe to call twice and from any thread."""
-        if self._closed:
-            return
+    def wake(self) -> None:
+        """End the stream but keep the descriptor: a thread blocked in `recv()` returns (None).
+
+        Call `close()` once that thread is done. Closing first is unsafe with TLS: a reader already inside
+        OpenSSL keeps using the descriptor's number, which the next connection may get, and would eat
+        that connection's bytes.
+        """
         self._closed = True
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+    def close(self) -> None:
+        """Hang up without a close frame (what virtctl does); safe to call twice and from any thread."""
+        if self._released:
+            return
+        self._released = True
+        self.wake()
         try:
             self.sock.close()
         except OSError:

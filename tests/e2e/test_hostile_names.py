@@ -4,7 +4,7 @@ version probe, since the command line itself is wrong - and the error is virtctl
 prefix, then client-go's `invalid resource name "...": [...]`), exit status 1.
 
 The expected lines were taken from the reference virtctl v1.9.0 run side by side on the simulator
-(112 of these cases print the same line there). The rest are deliberate: where virtctl sends such a
+(112 of these cases print the same line there, and the `template process`/`template create` ones). The rest are deliberate: where virtctl sends such a
 path (console, vnc) pyvirtctl refuses with client-go's words; `addvolume BAD --volume-name=V` reports
 the bad VM name where virtctl first looks V up; `memory-dump get VM --create-claim --claim-name=BAD`
 refuses the claim before reading the VM. The README lists these.
@@ -60,7 +60,18 @@ NAME_COMMANDS: list[tuple[list[str], str]] = [
     (["memory-dump", "remove", "{}"], "error removing memory dump association, "),
     (["memory-dump", "download", "{}", "--output=dump.gz"], ""),
     (["template", "convert", "{}"], "error fetching remote Template default/{}: "),
+    (["template", "process", "{}"], "error processing remote VirtualMachineTemplate default/{}: "),
+    (["template", "process", "{}", "--create"],
+     "error creating VirtualMachine from remote VirtualMachineTemplate default/{}: "),
+    (["template", "process", "{}", "--local"], "error fetching remote VirtualMachineTemplate default/{}: "),
+    (["template", "process", "--name", "{}", "--print-params"],
+     "error printing template parameters: error fetching remote VirtualMachineTemplate default/{}: "),
     (["status", "{}"], "error fetching VirtualMachine {}: "),
+    (["credentials", "add-ssh-key", "-u", "u", "--value", "k", "{}"], "error getting virtual machine: "),
+    (["credentials", "remove-ssh-key", "-u", "u", "--value", "k", "{}"], "error getting virtual machine: "),
+    (["credentials", "set-password", "-u", "u", "-p", "p", "{}"], "error getting virtual machine: "),
+    (["objectgraph", "{}"], "error listing object graph of VirtualMachine {}: "),
+    (["objectgraph", "--vmi", "{}"], "error listing object graph of VirtualMachineInstance {}: "),
 ]
 
 # a name that is a volume, a claim or a port-forward target rather than the command's VM
@@ -82,6 +93,8 @@ NAMESPACE_COMMANDS: list[tuple[list[str], str]] = [
     *NAME_COMMANDS,
     (["migrate-cancel", "{}"], "Error fetching virtual machine instance migration list  "),
     (["list"], ""),
+    (["template", "create", "--vm-name", "{}"], "error creating VirtualMachineTemplateRequest: "),
+    (["permitted-devices"], ""),
 ]
 
 

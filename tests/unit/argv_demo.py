@@ -70,11 +70,22 @@ def expose(
     print(f"expose {args} {name}")
 
 
+@go_command("verbosity", use="verbosity", short="verbosity", args=no_args, go_types={"level": "uint"},
+            no_opt_defaults={"level": "10"})
+def verbosity(
+    ctx: typer.Context,
+    level: Annotated[int, typer.Option("--level", "-l", help="level (0-9)")] = 11,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    print(f"level={level} quiet={quiet}")
+
+
 REGISTRY = {
     "expose": ("tests.unit.argv_demo:expose", "expose"),
     "kvm": ("tests.unit.argv_demo:kvm", "kvm"),
     "port-forward": ("tests.unit.argv_demo:port_forward", "pf"),
     "start": ("tests.unit.argv_demo:start", "Start a virtual machine."),
     "stop": ("tests.unit.argv_demo:stop", "Stop a virtual machine."),
+    "verbosity": ("tests.unit.argv_demo:verbosity", "verbosity"),
     "version": ("tests.unit.argv_demo:version", "version"),
 }

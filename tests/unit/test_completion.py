@@ -233,6 +233,9 @@ ENUMERATED = [
     (["vmexport", "--manifest-output-format"], ["yaml", "json"]),
     (["vmexport"], ["create", "delete", "download"]),
     (["completion"], ["bash", "zsh", "fish", "powershell"]),
+    (["objectgraph", "-o"], ["json", "yaml"]),
+    (["objectgraph", "--selector"], [f"kubevirt.io/dependency-type={t}" for t in ("compute", "storage", "config",
+                                                                                   "network")]),
 ]
 
 
@@ -242,3 +245,19 @@ def test_real_commands_complete_enumerated_values(words, want):
     flag = words[-1]
     if flag.startswith("--"):  # the `--flag=` form too
         assert values(words[:-1], f"{flag}={want[0][:1]}") == [f"{flag}={v}" for v in want if v[:1] == want[0][:1]]
+
+
+def test_log_verbosity_levels_complete_after_the_equals_sign_only():
+    words = ["adm", "log-verbosity"]
+    assert values(words, "--virt-handler=") == [f"--virt-handler={n}" for n in range(11)]
+    assert values(words, "--all=1") == ["--all=1", "--all=10"]
+    # the bare flag takes no separate value (pflag NoOptDefVal): the next word is not its value
+    assert values([*words, "--virt-handler"], "--virt-l") == ["--virt-launcher"]
+    assert values([*words, "--virt-handler"], "") == []
+
+
+def test_command_groups_list_their_subcommands():
+    assert values(["adm"], "") == ["log-verbosity"]
+    assert values(["credentials"], "") == ["add-ssh-key", "remove-ssh-key", "set-password"]
+    assert values(["credentials"], "set") == ["set-password"]
+    assert values(["help"], "cred") == ["credentials"]

@@ -15,7 +15,8 @@ def values(words: list[str], incomplete: str) -> list[str]:
 def test_subcommands():
     assert values(["create"], "") == ["clone", "instancetype", "preference", "vm"]
     assert values(["create"], "in") == ["instancetype"]
-    assert values(["template"], "") == ["convert"]
+    assert values(["template"], "") == ["convert", "create", "process"]
+    assert values(["template"], "pr") == ["process"]
     assert "create" in values([], "cr") and "template" in values([], "tem")
 
 
@@ -29,6 +30,8 @@ def test_enumerated_values():
     assert values(["create", "clone", "--target-type"], "") == ["vm"]
     assert values(["create", "vm", "-o"], "") == ["json", "yaml"]
     assert values(["template", "convert", "--output"], "j") == ["json"]
+    assert values(["template", "process", "-o"], "") == ["json", "yaml"]
+    assert values(["template", "process", "x"], "--output=y") == ["--output=yaml"]
 
 
 def test_volume_import_types():

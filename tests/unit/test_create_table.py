@@ -51,9 +51,14 @@ def test_table_is_large_and_mixed() -> None:
     assert len({c["id"] for c in CASES}) == len(CASES)
 
 
-# pyvirtctl's one addition to these commands' help: the -o/--output flag line
-OUTPUT_HELP_LINE = re.compile(r"^  -o, --output string +Output format of the manifest: yaml \(as virtctl prints it\) "
-                              r"or json\. \(default \"yaml\"\)\n", re.M)
+# pyvirtctl's additions to these commands' help: -o/--output and --apply (and for vm --wait, --timeout)
+ADDED_HELP_LINES = re.compile(
+    r"^(  -o, --output string +Output format of the manifest: yaml \(as virtctl prints it\) or json\. "
+    r"\(default \"yaml\"\)"
+    r"|      --apply +Create the object on the cluster instead of printing its manifest\. With an explicit "
+    r"--output, print the created object\."
+    r"|      --wait +With --apply: wait until the VM is running, when its run strategy starts it\."
+    r"|      --timeout string +With --wait: how long to wait, e\.g\. 90s, 5m\. \(default \"5m\"\))\n", re.M)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -61,8 +66,8 @@ def test_same_output_as_virtctl(case: dict, tmp_path: Path, monkeypatch: pytest.
                                 capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, err = run_cli(case["argv"], tmp_path, monkeypatch, capsys, case["files"])
     if case["id"].startswith("help-create-") and case["argv"][-1] in ("-h", "--help"):
-        out, n = OUTPUT_HELP_LINE.subn("", out)
-        assert n == 1
+        out, n = ADDED_HELP_LINES.subn("", out)
+        assert n == (4 if case["argv"][1] == "vm" else 2)
     assert normalise(out) == normalise(case["stdout"])
     assert err == case["stderr"]
     assert rc == case["rc"]

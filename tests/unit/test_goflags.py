@@ -82,6 +82,26 @@ CASES = [
     (["--foo", "start", "vm"], 1, "", "unknown flag: --foo\n"),
     (["start", "-h"], 0, "Usage:", ""),
     (["start", "--help"], 0, "Usage:", ""),
+    # pflag NoOptDefVal (adm log-verbosity's component flags): the bare flag takes its default and
+    # never the next word; `=value` sets it; shorthands follow the same rule
+    (["verbosity"], 0, "level=11 quiet=False", ""),
+    (["verbosity", "--level"], 0, "level=10 quiet=False", ""),
+    (["verbosity", "--level=3"], 0, "level=3 quiet=False", ""),
+    (["verbosity", "--level=0x7"], 0, "level=7 quiet=False", ""),
+    (["verbosity", "--level", "--quiet"], 0, "level=10 quiet=True", ""),
+    (["verbosity", "--level", "3"], 1, "", 'unknown command "3" for "virtctl verbosity"\n'),
+    (["verbosity", "-l"], 0, "level=10 quiet=False", ""),
+    (["verbosity", "-l=4"], 0, "level=4 quiet=False", ""),
+    (["verbosity", "-lq"], 0, "level=10 quiet=True", ""),
+    (["verbosity", "-ql"], 0, "level=10 quiet=True", ""),
+    (["verbosity", "-l4"], 1, "", "unknown shorthand flag: '4' in -4\n"),
+    (["verbosity", "--level=3", "--level"], 0, "level=10 quiet=False", ""),
+    (["verbosity", "--level="], 1, "",
+     'invalid argument "" for "-l, --level" flag: strconv.ParseUint: parsing "": invalid syntax\n'),
+    (["verbosity", "--level=-1"], 1, "",
+     'invalid argument "-1" for "-l, --level" flag: strconv.ParseUint: parsing "-1": invalid syntax\n'),
+    (["-n", "ns", "verbosity", "--level"], 0, "level=10", ""),
+    (["verbosity", "--help"], 0, "  -l, --level uint[=10]   level (0-9) (default 11)\n", ""),
 ]
 
 
@@ -225,3 +245,19 @@ def test_uint32_flags_parse_like_strconv_parseuint(text, value):
         assert str(err.value) == (
             f'invalid argument {go_quote(text)} for "--cpu" flag: strconv.ParseUint: parsing {go_quote(text)}: {value}'
         )
+
+
+def test_optional_value_flag_is_not_a_bare_bool():
+    """A flag with a NoOptDefVal other than "true" leaves the next word alone and marks nothing."""
+    from pyvirtctl.cmdspec import FlagDef
+    from pyvirtctl.goflags import find_subcommand, scan
+
+    level = FlagDef(None, "virt-handler", "", "uint", "cmd", no_opt_default="10")
+    table = {"--virt-handler": level, "--paused": FlagDef(None, "paused", "", "bool", "cmd")}
+    result = scan(["--virt-handler", "7"], table)
+    assert [(fd.name, value) for fd, value in result.seen] == [("virt-handler", 10)]
+    assert result.positionals == ["7"] and result.after_bare_bool == []
+    assert level.no_opt_value == "10" and table["--paused"].no_opt_value == "true"
+    assert FlagDef(None, "name", "", "string", "cmd").no_opt_value == ""
+    # cobra's stripFlags: a flag with a NoOptDefVal does not eat the command word after it
+    assert find_subcommand(["--virt-handler", "adm"], table) == 1

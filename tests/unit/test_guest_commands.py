@@ -213,7 +213,8 @@ def test_expand_validation_and_decode():
     with pytest.raises(CLIError) as e:
         expand.read_vm("invalid/path")
     assert e.value.message == "error reading file open invalid/path: no such file or directory"
-    vm = expand.go_virtual_machine({"spec": {"template": {"spec": {}}, "running": False}, "metadata": {"name": "x"}})
+    vm = expand.go_typed({"kind": "VirtualMachine", "apiVersion": "kubevirt.io/v1",
+                          "spec": {"template": {"spec": {}}, "running": False}, "metadata": {"name": "x"}})
     assert list(vm) == ["kind", "apiVersion", "metadata", "spec", "status"]
     assert vm["metadata"] == {"name": "x"}
     assert "creationTimestamp" not in vm["spec"]["template"]["metadata"]

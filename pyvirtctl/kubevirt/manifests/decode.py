@@ -252,10 +252,38 @@ def first_yaml_document(data: bytes) -> bytes | None:
     return b"".join(buffer) if buffer else None
 
 
+# PyYAML's problem texts -> libyaml's (go-yaml), first match wins: (PyYAML prefix, context or "", libyaml text)
+_LIBYAML_PROBLEMS = (
+    ("mapping values are not allowed here", "", "mapping values are not allowed in this context"),
+    ("found character", "", "found character that cannot start any token"),
+    ("expected <block end>", "while parsing a block mapping", "did not find expected key"),
+    ("expected <block end>", "while parsing a block collection", "did not find expected '-' indicator"),
+    ("expected ',' or ']'", "", "did not find expected ',' or ']'"),
+    ("expected ',' or '}'", "", "did not find expected ',' or '}'"),
+    ("expected the node content", "", "did not find expected node content"),
+    ("expected '<document start>'", "", "did not find expected <document start>"),
+)
+
+
 def _yaml_problem(e: Exception) -> str:
+    """go-yaml's error text: libyaml's words; the line is the problem's (1-based for scanner errors, as
+    go-yaml counts it, 0-based for parser errors), else the context's, else none."""
+    import yaml
+
     problem = getattr(e, "problem", None) or str(e)
+    context = getattr(e, "context", None) or ""
+    for prefix, ctx, text in _LIBYAML_PROBLEMS:
+        if problem.startswith(prefix) and (not ctx or context == ctx):
+            problem = text
+            break
     mark = getattr(e, "problem_mark", None)
-    where = f"line {mark.line + 1}: " if mark is not None else ""
+    context_mark = getattr(e, "context_mark", None)
+    line = 0
+    if mark is not None and mark.line != 0:
+        line = mark.line + (1 if isinstance(e, yaml.scanner.ScannerError) else 0)
+    elif context_mark is not None and context_mark.line != 0:
+        line = context_mark.line
+    where = f"line {line}: " if line else ""
     return f"yaml: {where}{problem}"
 
 
@@ -403,26 +431,31 @@ def _coerce(value: Any, schema: Schema) -> Any:
 
 def decode(data: bytes, schema: Schema, what: str) -> dict[str, Any]:
     """YAMLOrJSONDecoder.Decode into `schema`; errors read `error decoding <what>: ...` like virtctl."""
-    text = data.decode("utf-8", "surrogateescape")
-    head = text[:1024].lstrip(_WS)
     try:
-        if head.startswith("{"):
-            # JSON first; when that fails the same bytes are tried as YAML (which also coerces
-            # numbers into string fields), and only if YAML fails too is the JSON error reported
-            try:
-                try:
-                    node = _parse_json(text)
-                except _JSONSyntax as e:
-                    raise ManifestError(str(e)) from None
-                return _Typed(schema[2].split(".")[-1] + ".").decode(node, schema, "", text) or {}
-            except ManifestError as json_error:
-                try:
-                    return _decode_yaml(data, schema)
-                except ManifestError:
-                    raise json_error from None
-        return _decode_yaml(data, schema)
+        return decode_plain(data, schema)
     except ManifestError as e:
         raise ManifestError(f"error decoding {what}: {e.message}") from None
+
+
+def decode_plain(data: bytes, schema: Schema) -> dict[str, Any]:
+    """YAMLOrJSONDecoder.Decode into `schema`, errors as the decoder words them (no prefix)."""
+    text = data.decode("utf-8", "surrogateescape")
+    head = text[:1024].lstrip(_WS)
+    if head.startswith("{"):
+        # JSON first; when that fails the same bytes are tried as YAML (which also coerces
+        # numbers into string fields), and only if YAML fails too is the JSON error reported
+        try:
+            try:
+                node = _parse_json(text)
+            except _JSONSyntax as e:
+                raise ManifestError(str(e)) from None
+            return _Typed(schema[2].split(".")[-1] + ".").decode(node, schema, "", text) or {}
+        except ManifestError as json_error:
+            try:
+                return _decode_yaml(data, schema)
+            except ManifestError:
+                raise json_error from None
+    return _decode_yaml(data, schema)
 
 
 def _decode_yaml(data: bytes, schema: Schema) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Streaming endpoints of the simulator: serial console, VNC (RFB 3.8) and screenshot, port-forward.
+"""Streaming endpoints of the simulator: serial console, VNC (RFB 3.8) and screenshot, port-forward,
+usbredir, and the API server's pods/attach and pods/exec.
 
 ``register_routes(app, sim)`` adds these routes to the simulator's aiohttp application:
 
@@ -7,6 +8,8 @@
 * ``GET  .../virtualmachineinstances/{name}/vnc/screenshot``     PNG of the same framebuffer
 * ``GET  .../virtualmachineinstances/{name}/portforward/{port}[/{tcp|udp}]`` websocket tunnel
 * ``GET  .../virtualmachines/{name}/portforward/{port}[/{tcp|udp}]``
+* ``GET  .../virtualmachineinstances/{name}/usbredir``             websocket, usbredir guest end (``usbredir.py``)
+* ``GET  /api/v1/namespaces/{ns}/pods/{name}/attach|exec``        websocket, channel protocol (``podexec.py``)
 
 (all under ``/apis/subresources.kubevirt.io/{v1|v1alpha3}/namespaces/{ns}``). Port-forward targets
 come from the annotation ``sim.pyvirtctl.io/portforward`` on the VMI, its VM or the VM's template,
@@ -25,6 +28,7 @@ from aiohttp import web
 
 from .backend import DEFAULTS, Backend
 from .endpoints import StreamState, register
+from .podexec import PodStreams
 
 STATE_KEY = web.AppKey("pyvirtctl.sim.streams", StreamState)
 
@@ -76,12 +80,39 @@ class _SimBackend:
     def fragment_size(self) -> int:
         return int(self._setting("stream_fragment"))
 
+    # -- pods (attach / exec)
+
+    def get_pod(self, ns: str, name: str) -> dict[str, Any] | None:
+        return self._get("Pod", ns, name)
+
+    def volume_size(self, ns: str, claim: str) -> int | None:
+        volumes = getattr(self.sim, "volumes", None)
+        info = volumes.info(ns, claim) if volumes is not None else None
+        return int(info["size"]) if info else None
+
+    def container_exited(self, ns: str, name: str, uid: str, container: str, exit_code: int) -> None:
+        """The container's main process ended: the pod completes (restartPolicy Never)."""
+        from pyvirtctl.sim.pods import terminate
+        from pyvirtctl.sim.store import now_iso
+
+        pod = self.get_pod(ns, name)
+        if pod is None or pod["metadata"].get("uid") != uid:
+            return
+        now = now_iso()
+        self.sim.store.mutate(self.sim.res("Pod"), ns, name, lambda p: terminate(p, container, exit_code, now))
+
 
 def register_routes(app: web.Application, sim: Any, backend: Backend | None = None) -> StreamState:
     """Add the streaming routes to ``app``; ``sim`` is the simulator core object."""
-    state = register(app, backend or _SimBackend(sim))
+    backend = backend or _SimBackend(sim)
+    state = register(app, backend)
     app[STATE_KEY] = state
     hooks = getattr(sim, "reset_hooks", None)
     if hooks is not None:
         hooks.append(state.reset)
+    if hasattr(backend, "get_pod"):
+        pod_streams = PodStreams(backend)
+        pod_streams.register(app)
+        if hooks is not None:
+            hooks.append(pod_streams.procs.reset)
     return state

@@ -102,6 +102,16 @@ def check_vnc(vmi: dict[str, Any], name: str) -> Refusal | None:
     return None
 
 
+def check_usbredir(vmi: dict[str, Any], name: str) -> Refusal | None:
+    if ((vmi.get("spec") or {}).get("architecture")) == "s390x":
+        return conflict("virtualmachineinstance", name, "No USB support on s390x")
+    if _devices(vmi).get("clientPassthrough") is None:
+        return conflict("virtualmachineinstance", name, "Not configured with USB Redirection")
+    if phase(vmi) != "Running":
+        return bad_request(VMI_NOT_RUNNING)
+    return None
+
+
 def check_portforward(vmi: dict[str, Any], name: str) -> Refusal | None:
     if is_paused(vmi):
         return conflict("virtualmachineinstance", name, "VMI is paused")

@@ -1,15 +1,17 @@
-"""The aiohttp handlers: console, VNC, VNC screenshot and port-forward.
+"""The aiohttp handlers: console, VNC, VNC screenshot, port-forward and usbredir.
 
 Every handler looks the VMI (or VM) up and validates it first, answering errors as JSON
 ``Status`` bodies exactly like virt-api, and only then upgrades to a websocket. Sessions
 are tracked per VMI: one console and one VNC session each, the newest wins (the older
-client's TCP connection is closed without a close frame). A session also ends when its
-VMI disappears, is replaced by a new one, or stops running; and when it moves to another node,
-except a port-forward to a real guest, whose connections live on (see pyvirtctl/sim/qemu/netstack.py).
+client's TCP connection is closed without a close frame); up to four usbredir channels
+(virt-handler's slots), a fifth is refused. A session also ends when its VMI disappears,
+is replaced by a new one, or stops running; and when it moves to another node, except a
+port-forward to a real guest, whose connections live on (see pyvirtctl/sim/qemu/netstack.py).
 
 What is on the other end is a `pyvirtctl.sim.guests.Guest`: the built-in guest (builtin.py) or,
 when the backend has one for the VMI, a QEMU guest; the handlers pump bytes both ways and do not
-care which.
+care which. What each usbredir channel saw (the client's hello, its capabilities, the packets, the
+device) is kept per VMI and served to tests at ``GET /_sim/usbredir/{namespace}/{name}``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .checks import Refusal
 from .display import Display
 from .guest import GuestFacts, facts_from
 from .serial import SerialLine, credentials_from_vmi
+from .usbredir import UsbRedirError, UsbRedirGuest
 from .wsio import Channel, upgrade
 
 SUB = "/apis/subresources.kubevirt.io/{version:v1|v1alpha3}/namespaces/{namespace}"
@@ -36,6 +39,7 @@ VMI_PATH = SUB + "/virtualmachineinstances/{name}"
 VM_PATH = SUB + "/virtualmachines/{name}"
 
 Key = tuple[str, str]
+USB_SLOTS = 4  # v1.UsbClientPassthroughMaxNumberOf: virt-handler's virt-usbredir-<slot> sockets per VMI
 
 
 class StreamState:
@@ -47,12 +51,19 @@ class StreamState:
         self.displays: dict[Key, tuple[str, Display]] = {}
         self.sessions: dict[tuple[str, str, str], Channel] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.usb_channels: dict[Key, list[Channel]] = {}  # open usbredir channels per VMI
+        self.usb_log: dict[Key, list[UsbRedirGuest]] = {}  # every usbredir channel per VMI, for tests
 
     def reset(self) -> None:
         """Forget guest state and cut every open session."""
         for channel in list(self.sessions.values()):
             channel.end_soon()
+        for channels in self.usb_channels.values():
+            for channel in channels:
+                channel.end_soon()
         self.sessions.clear()
+        self.usb_channels.clear()
+        self.usb_log.clear()
         self.consoles.clear()
         self.displays.clear()
 
@@ -124,6 +135,8 @@ def register(app: web.Application, backend: Backend) -> StreamState:
     app.router.add_get(VMI_PATH + "/console", handlers.console)
     app.router.add_get(VMI_PATH + "/vnc", handlers.vnc)
     app.router.add_get(VMI_PATH + "/vnc/screenshot", handlers.screenshot)
+    app.router.add_get(VMI_PATH + "/usbredir", handlers.usbredir)
+    app.router.add_get("/_sim/usbredir/{namespace}/{name}", handlers.usbredir_log)
     for base, kind in ((VMI_PATH, "vmi"), (VM_PATH, "vm")):
         handler = handlers.portforward_vmi if kind == "vmi" else handlers.portforward_vm
         app.router.add_get(base + r"/portforward/{port:\d+}", handler)
@@ -261,6 +274,49 @@ class _Handlers:
         except GuestUnavailable as err:
             return web.Response(status=500, text=str(err), content_type="text/plain")
         return web.Response(body=png, content_type="image/png")
+
+    # -- usbredir --------------------------------------------------------------------------------
+
+    async def usbredir(self, request: web.Request) -> web.StreamResponse:
+        ns, name = _params(request)
+        key = (ns, name)
+        try:
+            vmi = self._vmi(ns, name)
+            refusal = checks.check_usbredir(vmi, name)
+            if refusal:
+                raise refusal
+            if len(self.state.usb_channels.get(key, [])) >= USB_SLOTS:
+                # virt-handler answers 503 with no body when every slot is taken; virt-api wraps it
+                raise checks.internal("Can't connect to websocket (503): websocket: bad handshake")
+        except Refusal as err:
+            return _status_response(err)
+        guest = UsbRedirGuest()
+        self.state.usb_log.setdefault(key, []).append(guest)
+        channel = await self._open(request, "usbredir", ns, name)
+        self.state.usb_channels.setdefault(key, []).append(channel)
+        watcher = self._watch_vmi(channel, ns, name, vmi)
+        try:
+            if await channel.send(guest.hello()):
+                async for data in channel.messages():
+                    try:
+                        replies = guest.feed(data)
+                    except UsbRedirError:
+                        channel.abort()  # QEMU drops a peer that breaks the protocol
+                        break
+                    for reply in replies:
+                        if not await channel.send(reply):
+                            break
+        finally:
+            watcher.cancel()
+            channels = self.state.usb_channels.get(key, [])
+            if channel in channels:
+                channels.remove(channel)
+            await channel.finish()
+        return channel.ws
+
+    async def usbredir_log(self, request: web.Request) -> web.Response:
+        ns, name = _params(request)
+        return web.json_response([g.summary() for g in self.state.usb_log.get((ns, name), [])])
 
     # -- port-forward ----------------------------------------------------------------------------
 
