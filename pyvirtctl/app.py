@@ -88,6 +88,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "usbredir": ("pyvirtctl.commands.usbredir:usbredir_cmd", "Redirect an USB device to a virtual machine instance."),
     "userlist": ("pyvirtctl.commands.guestagent:userlist_cmd", "Return full list of logged in users on the guest machine."),
     "version": ("pyvirtctl.commands.version:version_cmd", "Print the client and server version information."),
+    "vmexport": ("pyvirtctl.commands.vmexport:vmexport_cmd", "Export a VM volume."),
     "vnc": ("pyvirtctl.commands.vnc:vnc_cmd", "Open a vnc connection to a virtual machine instance."),
     "vnc screenshot": ("pyvirtctl.commands.vnc:screenshot_cmd", "Create a VNC screenshot of a virtual machine instance."),
 }

@@ -801,3 +801,17 @@ def use_percent(used: int | float, total: int | float) -> int | None:
     pct = used * 100.0 / total
     whole = int(pct)
     return whole + 1 if pct > whole else whole
+
+
+def progress_bar(total: int | None, stream: IO[str], label: str = "Downloading file:") -> tuple[Any, Any]:
+    """(advance(n), stop()) of a transfer progress bar drawn on `stream` when it is a terminal; on
+    anything else nothing is drawn (a log or a pipe gets no control characters)."""
+    if not is_terminal(stream):
+        return (lambda n: None), (lambda: None)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), DownloadColumn(binary_units=True), TransferSpeedColumn(),
+                   console=console(stream), transient=False)
+    task = bar.add_task("transfer", total=total)
+    bar.start()
+    return (lambda n: bar.advance(task, n)), bar.stop

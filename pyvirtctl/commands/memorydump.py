@@ -2,22 +2,18 @@
 
 get       optionally creates the PVC (sized from the VMI's memory + 100Mi + filesystem overhead),
           then asks virt-api to dump; with --output it continues as download.
-download  waits for the dump to complete, exports the PVC through a VirtualMachineExport
-          (token secret, HTTPS GET of the export link, export deleted afterwards) into --output;
-          --format=raw decompresses the gzip stream. A progress bar is drawn on stderr only when
-          stderr is a terminal.
+download  waits for the dump to complete, then downloads the PVC with the vmexport flow of
+          `pyvirtctl.kubevirt.export` (export `export-<vm>-<claim>` and its token secret, HTTPS GET
+          of the export link - or of the exporter pod through --port-forward -, export deleted
+          afterwards) into --output; --format=raw decompresses the gzip stream. A progress bar is
+          drawn on stderr only when stderr is a terminal.
 remove    drops the association between the VM and the dump PVC.
-
-virtctl's --port-forward download path (a SPDY port-forward to the exporter pod) is not
-implemented: the flag is accepted for compatibility and rejected with a clear message.
 """
 
 from __future__ import annotations
 
-import base64
 import sys
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Annotated, Any
@@ -28,18 +24,8 @@ from pyvirtctl import completion as comp
 from pyvirtctl.errors import ApiError, CLIError, prefixed
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kube import paths
-from pyvirtctl.kubevirt.export import (
-    TOKEN_HEADER,
-    download_url,
-    export_create_request,
-    export_delete_request,
-    export_get_request,
-    export_name,
-    new_token,
-    secret_create_request,
-    secret_get_request,
-)
-from pyvirtctl.kubevirt.memorydump import DEFAULT_OVERHEAD, cdi_overhead, pvc_body, pvc_size
+from pyvirtctl.kubevirt import export as vx
+from pyvirtctl.kubevirt.memorydump import DEFAULT_OVERHEAD, cdi_overhead, dump_export_info, pvc_body, pvc_size
 from pyvirtctl.kubevirt.requests import (
     cdiconfig_request,
     create_request,
@@ -70,12 +56,6 @@ EXAMPLE = (
 FS_OVERHEAD_MSG = "Using default 5.5%% filesystem overhead for pvc size"  # virtctl prints the %% as is
 POLL_INTERVAL = 2.0
 DUMP_TIMEOUT = 600.0
-EXPORT_TIMEOUT = 120.0
-DOWNLOAD_RETRIES = 2
-PORT_FORWARD_UNSUPPORTED = (
-    "--port-forward is not supported by pyvirtctl: download through the export's external link "
-    "(configure an Ingress or Route for the export proxy)"
-)
 
 # --------------------------------------------------------------------------- options / io
 
@@ -158,7 +138,7 @@ def check_names(o: DumpOptions, namespace: str) -> None:
     elif o.action == "remove":
         with prefixed("error removing memory dump association, "):
             remove_memorydump_request(namespace, o.vm)
-    elif o.action == "download" and o.output and not o.port_forward:
+    elif o.action == "download" and o.output:
         vm_get_request(namespace, o.vm)
 
 
@@ -197,175 +177,28 @@ def wait_for_dump(o: DumpOptions, s: Any, out: Out) -> str:
         out.sleep(POLL_INTERVAL)
 
 
-def _get_export(s: Any, ns: str, name: str) -> dict | None:
-    try:
-        return s.send(export_get_request(ns, name)).json()
-    except CLIError as e:
-        if _not_found(e):
-            return None
-        raise
-
-
-def create_export(s: Any, ns: str, name: str, claim: str, out: Out) -> bool:
-    """Create the export and its token secret; False when it already existed (then it is kept)."""
-    if _get_export(s, ns, name) is not None:
-        return False
-    created = s.send(export_create_request(ns, name, claim)).json()
-    try:
-        s.send(secret_create_request(ns, created, new_token()))
-    except CLIError as e:
-        if not (isinstance(e, ApiError) and e.status == 409):
-            raise
-    out.line(f"VirtualMachineExport '{ns}/{name}' created successfully")
-    return True
-
-
-def delete_export(s: Any, ns: str, name: str, out: Out) -> None:
-    try:
-        s.send(export_delete_request(ns, name))
-    except CLIError as e:
-        if _not_found(e):
-            out.line(f"VirtualMachineExport '{ns}/{name}' does not exist")
-        return  # virtctl defers this call and drops its error
-    out.line(f"VirtualMachineExport '{ns}/{name}' deleted successfully")
-
-
-def wait_for_export(s: Any, ns: str, name: str, out: Out) -> None:
-    deadline = out.clock() + EXPORT_TIMEOUT
-    while True:
-        vme = _get_export(s, ns, name)
-        if vme is None:
-            out.line(f"couldn't get VM Export {name}, waiting for it to be created...")
-        elif vme.get("status") is not None:
-            st = vme["status"]
-            if st.get("phase") != "Ready":
-                out.line(f"waiting for VM Export {name} status to be ready...")
-            elif not (st.get("links") or {}).get("external"):
-                out.line(f"waiting for VM Export {name} external links to be available...")
-            else:
-                return
-        if out.clock() >= deadline:
-            raise CLIError("context deadline exceeded")
-        out.sleep(POLL_INTERVAL)
-
-
-def export_token(s: Any, ns: str, export: dict) -> str:
-    ref = (export.get("status") or {}).get("tokenSecretRef") or ""
-    secret = s.send(secret_get_request(ns, ref)).json()
-    data = ((secret or {}).get("data") or {}).get("token", "")
-    try:
-        return base64.b64decode(data).decode()
-    except ValueError:
-        return ""
-
-
-def http_get(s: Any, url: str, cert: str, token: str) -> Any:
-    """GET the export link as a stream, verifying the server against the export's published CA (or the
-    system's), through the session's proxy rule; no deadline (the download may take hours)."""
-    transport = s.transport_for(ca_pem=cert)
-    transport.max_idle = 0  # one download: its connection closes with the answer
-    return transport.request("GET", url, headers=[(TOKEN_HEADER, token)], stream=True, decode=False)
-
-
-_REASONS = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error",
-            502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
-
-
-def copy_body(resp: Any, dest: IO[bytes], decompress: bool, out: Out, progress: Any) -> None:
-    """Stream the body into `dest`, gunzipping with --format=raw (a gzip stream may have members)."""
-    if decompress:
-        out.line("Decompressing image:")
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if decompress else None
-    for chunk in resp.iter_chunks(64 * 1024):
-        progress(len(chunk))
-        if inflater is None:
-            dest.write(chunk)
-            continue
-        while chunk:
-            dest.write(inflater.decompress(chunk))
-            if inflater.eof:
-                chunk = inflater.unused_data
-                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            else:
-                chunk = b""
-    if inflater is not None:
-        try:
-            dest.write(inflater.flush())
-        except zlib.error as e:
-            raise CLIError(f"gzip: {e}") from None
-
-
-def _progress_bar(total: int | None) -> tuple[Callable[[int], None], Callable[[], None]]:
-    """A rich progress bar on stderr when it is a terminal; otherwise nothing is drawn."""
-    if not sys.stderr.isatty():
-        return (lambda n: None), (lambda: None)
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-    from pyvirtctl.output import use_colour
-
-    console = Console(file=sys.stderr, no_color=not use_colour(sys.stderr))
-    bar = Progress(
-        TextColumn("Downloading file:"), BarColumn(), DownloadColumn(binary_units=True), TransferSpeedColumn(),
-        console=console, transient=False,
-    )
-    task = bar.add_task("download", total=total)
-    bar.start()
-    return (lambda n: bar.advance(task, n)), bar.stop
-
-
-def download_once(s: Any, ns: str, name: str, claim: str, o: DumpOptions, dest: IO[bytes], out: Out) -> bool:
-    created = create_export(s, ns, name, claim, out)
-    try:
-        wait_for_export(s, ns, name, out)
-        export = _get_export(s, ns, name)
-        if export is None:
-            raise CLIError(f"unable to get '{ns}/{name}' VirtualMachineExport")
-        url, cert, gz = download_url(export)
-        token = export_token(s, ns, export)
-        resp = http_get(s, url, cert, token)
-        try:
-            if resp.status != 200:
-                out.line(f"Bad status: {resp.status} {_REASONS.get(resp.status, resp.reason or '')}".rstrip())
-                return False
-            length = resp.headers.get("Content-Length")
-            advance, stop = _progress_bar(int(length) if length and length.isdigit() else None)
-            try:
-                dest.seek(0)
-                dest.truncate()
-                copy_body(resp, dest, o.format == "raw" and gz, out, advance)
-            finally:
-                stop()
-        finally:
-            resp.close()
-        out.line("Download finished successfully")
-        return True
-    finally:
-        if created:
-            delete_export(s, ns, name, out)
-
-
 def run_download(o: DumpOptions, s: Any, out: Out) -> None:
+    """virtctl's downloadMemoryDump: wait for the dump, then the vmexport download of its claim
+    (`export-<vm>-<claim>`, created and deleted here, 2 retries) through `pyvirtctl.kubevirt.export`."""
     if not o.output:
         raise CLIError("missing outputFile to download the memory dump")
-    if o.port_forward:
-        raise CLIError(PORT_FORWARD_UNSUPPORTED)
     claim = wait_for_dump(o, s, out)
     if not claim:
         raise CLIError("claim name not on vm memory dump request")
-    try:
-        dest = open(o.output, "wb")  # noqa: SIM115 - closed below
-    except OSError as e:
-        raise CLIError(f"open {o.output}: {(e.strerror or str(e)).lower()}") from None
-    ns, name = s.namespace, export_name(o.vm, claim)
+    info = dump_export_info(o.vm, claim, s.namespace, o.output, raw=o.format == "raw",
+                            port_forward=o.port_forward, local_port=o.local_port)
+    vx.check_names(info)
+    dest = vx.OutputFile.open(o.output)
     with dest:
-        for attempt in range(DOWNLOAD_RETRIES + 1):
-            if download_once(s, ns, name, claim, o, dest, out):
-                return
-            if attempt < DOWNLOAD_RETRIES:
-                out.line("Retrying...")
-                out.sleep(2.0)
-    raise CLIError("retry count reached, exiting unsuccessfully")
+        exporter = vx.Exporter(s, info, notify=out.line, log=sys.stderr, progress=_progress, sleep=out.sleep,
+                               clock=out.clock)
+        exporter.download(dest)
+
+
+def _progress(total: int | None) -> Any:
+    from pyvirtctl.output import progress_bar
+
+    return progress_bar(total, sys.stderr)
 
 
 # --------------------------------------------------------------------------- command

@@ -181,6 +181,9 @@ complete_disk_caches = choices("none", "writethrough", "writeback")
 complete_disk_types = choices("disk", "lun")
 complete_disk_buses = choices("scsi", "virtio")
 complete_dump_formats = choices("gzip", "raw")
+complete_export_formats = choices(("gzip", "gzip-compressed image (default)"), ("raw", "decompressed image"),
+                                  ("oci", "OCI archive of a VM export"))
+complete_manifest_formats = choices("yaml", "json")
 complete_access_modes = choices("ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod")
 complete_pull_policies = choices("IfNotPresent", "Always", "Never")
 complete_pvc_names = names_at(0, "pvc")
@@ -263,6 +266,19 @@ def complete_memory_dump_args(ctx: Any, args: list[str], incomplete: str) -> lis
         return _match([("get", "dump the memory"), ("download", "download the last dump"),
                        ("remove", "drop the dump association")], incomplete)
     return names_anywhere("vm")(ctx, args, incomplete)
+
+
+def complete_vmexport_args(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
+    """vmexport FUNCTION NAME: the function, then names of VirtualMachineExports (delete, download)."""
+    typed = completed_args(ctx)
+    if not typed:
+        return _match([("create", "create a VirtualMachineExport"), ("delete", "delete a VirtualMachineExport"),
+                       ("download", "download a volume or the manifests")], incomplete)
+    if len(typed) == 1 and typed[0].lower() in ("delete", "download"):
+        return _match(list_names(_root_params(ctx), "vmexport"), incomplete)
+    return []
+
+
 complete_expose_args = type_then_name("vmi", "vm", "vmirs")
 # kept under the name the design notes use
 complete_type_then_name = complete_expose_args
@@ -401,6 +417,9 @@ __all__ = [
     "complete_upload_args",
     "complete_volume_modes",
     "complete_memory_dump_args",
+    "complete_vmexport_args",
+    "complete_export_formats",
+    "complete_manifest_formats",
     "complete_expose_args",
     "complete_type_then_name",
     "complete_target",

@@ -105,7 +105,7 @@ def _describe(obj: dict[str, Any], kind: str) -> str:
     status = obj.get("status") or {}
     if kind == "vm":
         return str(status.get("printableStatus") or "")
-    if kind in ("vmi", "namespace", "dv", "pvc"):
+    if kind in ("vmi", "namespace", "dv", "pvc", "vmexport", "vmsnapshot"):
         return str(status.get("phase") or "")
     return ""
 

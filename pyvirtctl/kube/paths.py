@@ -100,6 +100,7 @@ CDICONFIGS = Resource(CDI_GROUP, "v1beta1", "cdiconfigs")
 UPLOAD_TOKEN_REQUESTS = Resource("upload.cdi.kubevirt.io", "v1beta1", "uploadtokenrequests")
 STORAGECLASSES = Resource("storage.k8s.io", "v1", "storageclasses")
 VMEXPORTS = Resource(EXPORT_GROUP, VERSION, "virtualmachineexports")
+VMSNAPSHOTS = Resource("snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots")
 OCP_TEMPLATES = Resource("template.openshift.io", "v1", "templates")  # OpenShift, for `template convert`
 # virt-template: VirtualMachineTemplates, the requests that make them from a VM, and the aggregated
 # API serving their `process` and `create` subresources
@@ -108,9 +109,9 @@ VM_TEMPLATES = Resource(TEMPLATE_GROUP, "v1beta1", "virtualmachinetemplates")
 VM_TEMPLATE_REQUESTS = Resource(TEMPLATE_GROUP, "v1beta1", "virtualmachinetemplaterequests")
 VM_TEMPLATE_SUBRESOURCES = Resource("subresources." + TEMPLATE_GROUP, "v1beta1", "virtualmachinetemplates")
 
-# the plural of each kind a user may type (expose, pause, port-forward, image-upload, completion)
+# the plural of each kind a user may type (expose, pause, port-forward, image-upload, vmexport, completion)
 BY_KIND = {"vm": VMS, "vmi": VMIS, "vmirs": VMIRS, "namespace": NAMESPACES, "vmt": VM_TEMPLATES, "dv": DATAVOLUMES,
-           "pvc": PVCS}
+           "pvc": PVCS, "vmexport": VMEXPORTS, "vmsnapshot": VMSNAPSHOTS}
 
 
 class ApiRef:

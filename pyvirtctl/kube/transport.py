@@ -27,7 +27,8 @@ http.Client that virtctl users meet:
   http), and socks5 through the optional `python-socks` package (the proxy resolves the name).
 * **Bodies** stream both ways: a request body may be bytes, a file object or an iterator of bytes (sent
   in slices with a progress callback, chunked when the length is unknown); `Response.iter_chunks()`
-  yields the answer as it arrives. Nothing larger than a slice is held in memory.
+  yields the answer as it arrives, `Response.readinto(buf)` fills a caller's buffer (downloads).
+  Nothing larger than a slice is held in memory.
 
 Every failure is a `TransportFailure` (a TransportError) worded like Go's url.Error:
 `Put "https://h/apis/...": dial tcp 10.0.0.1:6443: connect: connection refused`.
@@ -206,6 +207,29 @@ class _Conn:
             raise _Fail(_os_text("read", exc), nothing=self.received == 0) from None
         self.received += len(data)
         return data
+
+    def recv_into(self, view: memoryview, clock: _Clock) -> int:
+        """Like recv, into `view` (no allocation per read); 0 at the end of the stream."""
+        try:
+            self._wait(clock)
+        except _Fail as f:
+            f.net = self._net("read", "i/o timeout")
+            raise
+        try:
+            n = self.sock.recv_into(view)
+        except TimeoutError:
+            raise _Fail(clock.text, timed_out=True, net=self._net("read", "i/o timeout")) from None
+        except OSError as exc:
+            name = type(exc).__name__
+            if name in ("SSLEOFError", "SSLZeroReturnError"):
+                return 0
+            if name.startswith("SSL"):
+                from pyvirtctl.kube.tls import tls_error_text  # noqa: PLC0415
+
+                raise _Fail(tls_error_text(exc), nothing=self.received == 0) from None  # type: ignore[arg-type]
+            raise _Fail(_os_text("read", exc), nothing=self.received == 0) from None
+        self.received += n
+        return n
 
     def fill(self, clock: _Clock) -> bool:
         """Read more into the buffer; False at the end of the stream."""
@@ -420,7 +444,56 @@ class _Body:
             f.phase = "body"
             raise
 
+    def _take_into(self, view: memoryview) -> int:
+        conn = self.conn
+        if conn.buf:
+            n = min(len(view), len(conn.buf))
+            view[:n] = conn.buf[:n]
+            del conn.buf[:n]
+            return n
+        return conn.recv_into(view, self.clock)
+
+    def read_into(self, view: memoryview) -> int:
+        """Like read, into `view`; 0 at the end of the body."""
+        if self.done or not len(view):
+            return 0
+        try:
+            if self.mode == "length":
+                n = self._take_into(view[: self.left])
+                if not n:
+                    raise _Fail("unexpected EOF", phase="body")
+                self.left -= n
+                if self.left == 0:
+                    self._finish()
+                return n
+            if self.mode == "close":
+                n = self._take_into(view)
+                if not n:
+                    self._finish()
+                return n
+            if self.left == 0 and not self._next_chunk():
+                return 0
+            n = self._take_into(view[: self.left])
+            if not n:
+                raise _Fail("unexpected EOF")
+            self.left -= n
+            return n
+        except _Fail as f:
+            self.abandon()
+            f.phase = "body"
+            raise
+
     def _read_chunked(self, n: int) -> bytes:
+        if self.left == 0 and not self._next_chunk():
+            return b""
+        data = self._take(min(n, self.left))
+        if not data:
+            raise _Fail("unexpected EOF")
+        self.left -= len(data)
+        return data
+
+    def _next_chunk(self) -> bool:
+        """Read the next chunk's size line into `left`; False (body finished) at the last chunk."""
         conn = self.conn
         if self.left == 0:
             if not self.first_chunk:
@@ -456,13 +529,9 @@ class _Body:
                     if trailer in (b"\r\n", b"\n"):
                         break
                 self._finish()
-                return b""
+                return False
             self.left = size
-        data = self._take(min(n, self.left))
-        if not data:
-            raise _Fail("unexpected EOF")
-        self.left -= len(data)
-        return data
+        return True
 
 
 class Response:
@@ -483,6 +552,8 @@ class Response:
             self._gunzip = _Gunzip()
         self._deflate = decode and encoding == "deflate"
         self.body = b""
+        self._offset = 0  # readinto's position in a body read whole
+        self._pending: _Fail | None = None
         self.stream_errors = True  # errors while reading are worded as the request's (url.Error)
 
     @property
@@ -522,6 +593,35 @@ class Response:
         finally:
             if not body.done:
                 body.abandon()
+
+    def readinto(self, buf: bytearray | memoryview) -> int:
+        """Fill `buf` with the next bytes of the body (a download's loop without an allocation per TLS
+        record); returns how many, 0 at its end. For streamed answers that are not content-decoded
+        (`decode=False`, or no Content-Encoding). Raises TransportFailure."""
+        body = self._body
+        view = memoryview(buf)
+        if self._gunzip is not None or self._deflate:
+            raise TypeError("readinto reads the body as sent: request it with decode=False")
+        if body is None:  # read already (not streamed)
+            data = self.body[self._offset : self._offset + len(view)]
+            self._offset += len(data)
+            view[: len(data)] = data
+            return len(data)
+        if self._pending is not None:  # the failure that ended the previous, partly filled, call
+            f, self._pending = self._pending, None
+            raise self._error(f)
+        got = 0
+        try:
+            while got < len(view):
+                n = body.read_into(view[got:])
+                if not n:
+                    break
+                got += n
+        except _Fail as f:
+            if not got:
+                raise self._error(f) from None
+            self._pending = f  # hand over what arrived before the failure first
+        return got
 
     def read(self, limit: int | None = None) -> bytes:
         """The rest of the (decoded) body, or at most `limit` bytes of it (then the connection is closed)."""

@@ -1,4 +1,4 @@
-"""memory-dump (virtctl.md §2.15): the dump PVC's size and body (pure)."""
+"""memory-dump (virtctl.md §2.15): the dump PVC's size and body, and the export that downloads it (pure)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,29 @@ from typing import Any
 
 from pyvirtctl.errors import CLIError
 from pyvirtctl.kube.quantity import format_quantity, parse_quantity
+from pyvirtctl.kubevirt.export import DEFAULT_READINESS_TIMEOUT, ExportInfo, Source
 
 DEFAULT_OVERHEAD = "0.055"
 DUMP_OVERHEAD = 100 * 1024 * 1024
 MIB = 1024 * 1024
+DOWNLOAD_RETRIES = 2  # virtctl's: the exporter pod may start just as the hotplug pod goes away (CNV-39141)
+
+
+def export_name(vm: str, claim: str) -> str:
+    return f"export-{vm}-{claim}"
+
+
+def dump_export_info(vm: str, claim: str, namespace: str, output: str, raw: bool = False,
+                     port_forward: bool = False, local_port: str = "0") -> ExportInfo:
+    """The vmexport download virtctl's memory-dump runs for a finished dump in `claim`."""
+    info = ExportInfo(name=export_name(vm, claim), namespace=namespace, source=Source.pvc(claim),
+                      should_create=True, output=output, decompress=raw, retries=DOWNLOAD_RETRIES,
+                      readiness_timeout=DEFAULT_READINESS_TIMEOUT)
+    if port_forward:
+        info.port_forward = True
+        info.local_port = local_port
+        info.service_url = f"127.0.0.1:{local_port}"
+    return info
 
 
 def pvc_size(memory: str | None, overhead: str) -> str:

@@ -162,8 +162,9 @@ async def serve(args: argparse.Namespace) -> int:
         certs = make_certs([args.host])
         ssl_ctx = ssl_context(certs, workdir)
         # the CDI upload proxy has a certificate of its own, signed by the same CA
-        proxy_ssl_ctx = ssl_context(issue(certs, [args.host], "cdi-uploadproxy"), workdir)
-        sim.ca_pem = certs.ca_pem  # published as the export links' `cert` (pyvirtctl/sim/export.py)
+        proxy_ssl_ctx = ssl_context(issue(certs, ["127.0.0.1", "localhost", args.host], "cdi-uploadproxy"), workdir)
+        sim.ca_pem = certs.ca_pem  # published as the export links' `cert` (pyvirtctl/sim/export/)
+        sim.certs = certs  # the exporter pods' certificates come from the same CA
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.2)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, ssl_context=ssl_ctx, reuse_address=True)

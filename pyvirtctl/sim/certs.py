@@ -1,4 +1,8 @@
-"""A throw-away CA and server certificate, made at every start (EC P-256: milliseconds)."""
+"""A throw-away CA and server certificate, made at every start (EC P-256: milliseconds).
+
+The CA's key is kept (in memory only) so that other simulated servers - each VirtualMachineExport's
+exporter "pod" - get certificates from the same CA (`issue`), as a cluster's export pods do.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import datetime as _dt
 import ipaddress
 import os
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -13,11 +18,10 @@ class ServerCerts:
     ca_pem: bytes
     cert_pem: bytes
     key_pem: bytes
-    ca_key_pem: bytes = b""  # to issue more server certificates from the same CA (the upload proxy's)
+    ca_key_pem: bytes = b""
 
 
 def make_certs(hosts: list[str]) -> ServerCerts:
-    """A new CA and a server certificate for `hosts` (plus 127.0.0.1 and localhost) signed by it."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -40,15 +44,15 @@ def make_certs(hosts: list[str]) -> ServerCerts:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
     ca_key_pem = ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption())
-    cert_pem, key_pem = _server_cert(ca_pem, ca_key_pem, hosts, "pyvirtctl-sim")
+                                       serialization.NoEncryption())
+    ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
+    cert_pem, key_pem = _server_cert(ca_pem, ca_key_pem, ["127.0.0.1", "localhost", *hosts], "pyvirtctl-sim")
     return ServerCerts(ca_pem=ca_pem, cert_pem=cert_pem, key_pem=key_pem, ca_key_pem=ca_key_pem)
 
 
 def issue(certs: ServerCerts, hosts: list[str], common_name: str) -> ServerCerts:
-    """Another server certificate signed by the same CA (e.g. the CDI upload proxy's own)."""
+    """A server certificate for `hosts` (DNS names or IP addresses) signed by the same CA."""
     cert_pem, key_pem = _server_cert(certs.ca_pem, certs.ca_key_pem, hosts, common_name)
     return ServerCerts(ca_pem=certs.ca_pem, cert_pem=cert_pem, key_pem=key_pem, ca_key_pem=certs.ca_key_pem)
 
@@ -61,10 +65,12 @@ def _server_cert(ca_pem: bytes, ca_key_pem: bytes, hosts: list[str], common_name
 
     now = _dt.datetime.now(_dt.UTC)
     ca_cert = x509.load_pem_x509_certificate(ca_pem)
-    ca_key = serialization.load_pem_private_key(ca_key_pem, password=None)
+    ca_key: Any = serialization.load_pem_private_key(ca_key_pem, None)
+    ca_pub: Any = ca_cert.public_key()
+    ca_name = ca_cert.subject
     key = ec.generate_private_key(ec.SECP256R1())
     sans: list[x509.GeneralName] = []
-    for h in dict.fromkeys(["127.0.0.1", "localhost", *hosts]):
+    for h in dict.fromkeys(hosts):
         try:
             sans.append(x509.IPAddress(ipaddress.ip_address(h)))
         except ValueError:
@@ -72,7 +78,7 @@ def _server_cert(ca_pem: bytes, ca_key_pem: bytes, hosts: list[str], common_name
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .issuer_name(ca_cert.subject)
+        .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - _dt.timedelta(hours=1))
@@ -83,8 +89,7 @@ def _server_cert(ca_pem: bytes, ca_key_pem: bytes, hosts: list[str], common_name
                                      data_encipherment=False, key_agreement=False, key_cert_sign=False,
                                      crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_pub), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     return (cert.public_bytes(serialization.Encoding.PEM),

@@ -43,6 +43,7 @@ class Simulator(SimState):
         self.ca_pem: bytes | None = None
         self.uploads = cdi.UploadState()  # CDI: upload tokens, uploads in progress
         self.upload_proxy_url = ""  # the upload proxy's URL (uploadproxy.py), published in the CDIConfig
+        self.certs: Any = None  # pyvirtctl.sim.certs.ServerCerts of the HTTPS server (None over plain http)
         self.controllers = Controllers(self)
         self.store.subscribe(lambda *_: self.controllers.kick())
         self.store.subscribe(lambda *_: self._state_dirty())

@@ -2,7 +2,8 @@
 
 A fault spec (JSON):
   {"match": {"method": "PUT", "path_regex": "...", "namespace": "...", "name": "...", "kind": "console"},
-   "action": "status" | "delay" | "html" | "empty" | "reset" | "hang" | "drop_ws_after" | "expire_token",
+   "action": "status" | "delay" | "html" | "empty" | "reset" | "hang" | "drop_ws_after" | "expire_token"
+             | "cut_body",
    "status": 503, "message": "...", "seconds": 2, "bytes": 1000, "times": 1}
 `match` fields are all optional (missing = any); `path_regex` is searched in the request path.
 `times` limits how often the fault fires (default: unlimited).
@@ -14,6 +15,8 @@ and the namespace and name of the PVC the upload token is for. There `reset` wit
 connection once that many bytes of the request body have arrived (a drop mid-upload), `status` answers
 with that code and `message` as a plain-text body (`503`: the proxy cannot reach the upload server), and
 `expire_token` treats the request's token as expired (401, as CDI does when a token outlived its 5 min).
+`cut_body` (export server downloads, on the API port and on the exporter pods' own ports): the real
+answer is sent up to `bytes` bytes of its body, then the connection is dropped.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-ACTIONS = ("status", "delay", "html", "empty", "reset", "hang", "drop_ws_after", "expire_token")
+ACTIONS = ("status", "delay", "html", "empty", "reset", "hang", "drop_ws_after", "expire_token", "cut_body")
+_STREAM_ACTIONS = ("drop_ws_after", "cut_body")  # consumed by the handler that streams, not the middleware
 
 
 class FaultSpecError(ValueError):
@@ -90,7 +94,7 @@ class Faults:
     def for_request(self, method: str, path: str, namespace: str | None, name: str | None) -> Fault | None:
         """The first HTTP fault matching this request (consumed once)."""
         for f in list(self.items):
-            if f.action == "drop_ws_after":
+            if f.action in _STREAM_ACTIONS:
                 continue
             if f.matches(method, path, namespace, name):
                 self._consume(f)
@@ -105,6 +109,14 @@ class Faults:
             if f.action != "drop_ws_after":
                 continue
             if f.matches(f.match.get("method") or "GET", path, ns, name, kind):
+                self._consume(f)
+                return int(f.spec.get("bytes", 0))
+        return None
+
+    def body_cut_after(self, method: str, path: str) -> int | None:
+        """For the export server: after how many body bytes to drop this download, or None."""
+        for f in list(self.items):
+            if f.action == "cut_body" and f.matches(method, path, None, None):
                 self._consume(f)
                 return int(f.spec.get("bytes", 0))
         return None

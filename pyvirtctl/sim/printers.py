@@ -48,6 +48,10 @@ VMPOOL = replicas("VirtualMachines")
 KUBEVIRT = crd_columns(Column("Age", "date", ".metadata.creationTimestamp"), Column("Phase", path=".status.phase"))
 VMEXPORT = crd_columns(Column("SourceKind", path=".spec.source.kind"), Column("SourceName", path=".spec.source.name"),
                        Column("Phase", path=".status.phase"))
+# the VirtualMachineSnapshot CRD's additionalPrinterColumns
+VMSNAPSHOT = crd_columns(Column("SourceKind", path=".spec.source.kind"), Column("SourceName", path=".spec.source.name"),
+                         Column("Phase", path=".status.phase"), Column("ReadyToUse", "boolean", ".status.readyToUse"),
+                         Column("CreationTime", "date", ".status.creationTime"), Column("Error", path=".status.error.message"))
 DATAVOLUME = crd_columns(
     Column("Phase", path=".status.phase", description="The phase the data volume is in"),
     Column("Progress", path=".status.progress", description="Transfer progress in percentage if known, N/A otherwise"),

@@ -11,7 +11,8 @@ Modules, lowest layer first (each imports only those above it in this list; no c
   controllers virt-controller/virt-handler/CDI stand-ins (work on a SimState)
   core        Simulator: SimState + request log, faults, controllers, reset
   routing     paths -> Route, JSON/Status responses
-  api, admin, subresources, export, template_api, streams/   the HTTP handlers
+  api, admin, subresources, export/, podforward, template_api, streams/   the HTTP handlers
+              (spdy: podforward's framing)
   server      middleware and the aiohttp app;  __main__: the command line
 
 Layout of a request
@@ -71,7 +72,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pyvirtctl.sim import admin, api, export, kstatus, template_api
+from pyvirtctl.sim import admin, api, export, kstatus, podforward, template_api
 from pyvirtctl.sim.core import Simulator
 from pyvirtctl.sim.kstatus import StatusError
 from pyvirtctl.sim.resources import SUBRESOURCE_GROUP
@@ -107,7 +108,11 @@ def _log_entry(request: web.Request, body: bytes) -> dict:
             parsed = json.loads(body)
         except ValueError:
             parsed = body.decode("utf-8", "replace")
-    return {"method": request.method, "path": request.path, "query": request.raw_path.partition("?")[2],
+    query = request.raw_path.partition("?")[2]
+    if "x-kubevirt-export-token=" in query:  # an export token in the URL: never logged
+        query = "&".join("x-kubevirt-export-token=***" if p.startswith("x-kubevirt-export-token=") else p
+                         for p in query.split("&"))
+    return {"method": request.method, "path": request.path, "query": query,
             "headers": headers, "body": parsed, "status": None}
 
 
@@ -277,8 +282,10 @@ def build_app(sim: Simulator) -> web.Application:
         streams_mod = None
     if streams_mod is not None and hasattr(streams_mod, "register_routes"):
         streams_mod.register_routes(app, sim)
-    # VirtualMachineExport controller + the export server's download URL (pyvirtctl/sim/export.py)
+    # VirtualMachineExport controller, exporter pods and the export proxy (pyvirtctl/sim/export/)
     export.register_routes(app, sim)
+    # pods/portforward (SPDY in a websocket), how virtctl reaches an exporter pod with --port-forward
+    podforward.register_routes(app, sim)
     # virt-template's aggregated API: VirtualMachineTemplates' process/create (pyvirtctl/sim/template_api.py)
     template_api.register_routes(app, sim)
     api.add_routes(app, sim)

@@ -11,7 +11,10 @@ append chunks to the file, readers stream it.
   per file version (size + mtime) and cached.
 * `seed(ns, claim, size)` - deterministic content (a SHA-256 counter stream), for exports of claims
   nobody uploaded to.
-* `delete(ns, claim)`, `clear()` (on `POST /_sim/reset`).
+* `copy(ns, src, dst_ns, dst)` - a claim's bytes under another name (VM snapshots keep a copy; an
+  export of a snapshot restores it into a new claim).
+* `delete(ns, claim)` (with files others keep beside it, `<claim>.img.*`: the export server's gzip
+  cache), `clear()` (on `POST /_sim/reset`).
 
 The admin API serves `GET /_sim/volumes/{namespace}/{claim}` (info, 404 when there is none) and
 `PUT /_sim/volumes/{namespace}/{claim}?size=N` (seed N bytes); see `admin.py`.
@@ -96,13 +99,22 @@ class VolumeStore:
             self._digests[f] = (st.st_size, st.st_mtime_ns, digest)
         return {"namespace": namespace, "name": claim, "size": st.st_size, "sha256": digest}
 
+    def copy(self, namespace: str, claim: str, dst_namespace: str, dst_claim: str) -> None:
+        src = self._file(namespace, claim)
+        with open(src, "rb") as fin, self.writer(dst_namespace, dst_claim) as fout:
+            shutil.copyfileobj(fin, fout, _CHUNK)
+
     def delete(self, namespace: str, claim: str) -> None:
         f = self._file(namespace, claim)
         self._digests.pop(f, None)
-        try:
-            os.unlink(f)
-        except FileNotFoundError:
-            pass
+        folder, base = os.path.split(f)
+        beside = [os.path.join(folder, n) for n in os.listdir(folder) if n.startswith(base + ".")] \
+            if os.path.isdir(folder) else []
+        for path in (f, *beside):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
 
     def clear(self) -> None:
         self._digests.clear()

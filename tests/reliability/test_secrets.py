@@ -43,6 +43,8 @@ ARGV: dict[str, list[list[str]]] = {
     "migrate-cancel": [["migrate-cancel", VM]],
     "help": [["help"], ["help", "start"]],
     "options": [["options"]],
+    "vmexport": [["vmexport", "create", "e1", "--vm", VM], ["vmexport", "download", "e1", "--manifest",
+                                                             "--readiness-timeout=1s"], ["vmexport", "delete", "e1"]],
 }
 # long-running commands get their own bounded invocations in the stream tests
 SKIP = {"console", "vnc", "port-forward", "ssh", "scp", "usbredir"}

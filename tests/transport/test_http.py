@@ -534,3 +534,53 @@ def test_a_body_that_does_not_match_its_length_is_refused(servers, data, announc
     assert err.value.message == f'Put "{url}": http: ContentLength={announced} with Body length {len(data)}'
     time.sleep(0.2)
     assert srv.bodies == []  # the server never got a complete (or an overlong) body
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked", "close"])
+def test_readinto_fills_the_buffer_then_reports_a_cut(servers, framing):
+    """A download's loop: whole buffers from many TLS-record-sized reads; what arrived before a cut is
+    handed over first, then the cut is the next call's error."""
+    data = bytes(range(256)) * 1000
+    if framing == "length":
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(data)
+        wire = data
+    elif framing == "chunked":
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        wire = b"".join(b"%x\r\n%s\r\n" % (len(data[i:i + 7000]), data[i:i + 7000]) for i in range(0, len(data), 7000))
+        wire += b"0\r\n\r\n"
+    else:
+        head = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+        wire = data
+
+    def whole(peer: Peer, index: int) -> None:
+        peer.read_head()
+        for i in range(0, len(wire), 1000):
+            peer.send((head if i == 0 else b"") + wire[i:i + 1000])
+        peer.sock.shutdown(socket.SHUT_WR)
+
+    srv = servers(whole)
+    r = Transport().request("GET", srv.url(), stream=True, decode=False)
+    buf = bytearray(100_000)
+    got = b""
+    sizes = []
+    while n := r.readinto(buf):
+        sizes.append(n)
+        got += bytes(buf[:n])
+    assert got == data and sizes[:2] == [100_000, 100_000]
+    assert r.readinto(buf) == 0
+
+    def cut(peer: Peer, index: int) -> None:
+        peer.read_head()
+        peer.send(head + wire[:30_000])
+        peer.sock.shutdown(socket.SHUT_RDWR)
+        peer.sock.close()
+
+    if framing == "close":
+        return  # the end of the connection is the end of such a body
+    srv2 = servers(cut)
+    r = Transport().request("GET", srv2.url(), stream=True, decode=False)
+    first = r.readinto(buf)
+    assert 0 < first <= 30_000
+    with pytest.raises(TransportFailure, match="unexpected EOF"):
+        while r.readinto(buf):
+            pass

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from pyvirtctl.commands import evacuate, expand, guestagent, memorydump, volume
+from pyvirtctl.commands import evacuate, expand, guestagent, volume
 from pyvirtctl.errors import ApiError, CLIError
 from pyvirtctl.kube import quantity
 from pyvirtctl.kubevirt import export, requests
@@ -259,28 +259,14 @@ def test_pvc_access_modes(mode, msg):
                             "storageClassName": "sc"}
 
 
-def test_memorydump_request_and_export_url():
+def test_memorydump_request_and_export():
     assert requests.memorydump_request("ns", "vm", "").body == {"claimName": "", "phase": ""}
     assert requests.remove_memorydump_request("ns", "vm").body is None
-    vme = {"metadata": {"name": "e", "namespace": "ns"}, "status": {"links": {"external": {"cert": "C", "volumes": [
-        {"name": "v", "formats": [{"format": "raw", "url": "https://h/raw"}, {"format": "gzip", "url": "https://h/gz"},
-                                  {"format": "raw", "url": "https://h/raw2"}]}]}}}}
-    assert export.download_url(vme) == ("https://h/gz", "C", True)
-    with pytest.raises(CLIError, match="unable to access the volume info from 'ns/e' VirtualMachineExport"):
-        export.download_url({"metadata": {"name": "e", "namespace": "ns"}, "status": {}})
-
-
-def test_gunzip_handles_multiple_members():
-    import gzip
-
-    class Resp:
-        def iter_chunks(self, n):
-            data = gzip.compress(b"abc") + gzip.compress(b"def")
-            return [data[:7], data[7:]]
-
-    dest = io.BytesIO()
-    memorydump.copy_body(Resp(), dest, True, memorydump.Out(io.StringIO()), lambda n: None)
-    assert dest.getvalue() == b"abcdef"
+    info = dump.dump_export_info("vm", "claim", "ns", "out.gz", raw=True)
+    assert (info.name, info.source, info.should_create, info.retries, info.decompress, info.readiness_timeout) == (
+        "export-vm-claim", export.Source.pvc("claim"), True, 2, True, 120.0)
+    pf = dump.dump_export_info("vm", "claim", "ns", "out.gz", port_forward=True, local_port="5410")
+    assert (pf.port_forward, pf.local_port, pf.service_url) == (True, "5410", "127.0.0.1:5410")
 
 
 @pytest.mark.parametrize(
