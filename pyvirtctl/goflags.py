@@ -326,7 +326,7 @@ def scan(args: list[str], table: dict[str, FlagDef], lenient: bool = False) -> S
                 if lenient:
                     shorthands = shorthands[1:]
                     continue
-                raise UsageError(f"unknown shorthand flag: '{c}' in -{shorthands}")
+                raise UsageError(f"unknown shorthand flag: {_shorthand_byte(c)} in -{shorthands}")
             if len(shorthands) > 2 and shorthands[1] == "=":
                 add(fd, shorthands[2:])
                 shorthands = ""
@@ -619,3 +619,13 @@ def load_command(registry: dict[str, tuple[str, str | None]], name: str) -> Comm
     cmd = build_command(getattr(module, attr), name=name)
     _loaded[key] = cmd
     return cmd
+
+
+def _shorthand_byte(c: str) -> str:
+    """pflag reports the first byte of the cluster with `%q`: a non-ASCII letter shows as the rune of
+    its first UTF-8 byte, a control character escaped."""
+    from pyvirtctl.gotext import go_quote_rune  # noqa: PLC0415 - error path only
+
+    if ord(c) >= 0x80 and not 0xDC80 <= ord(c) <= 0xDCFF:
+        c = chr(c.encode("utf-8", "surrogatepass")[0])
+    return go_quote_rune(c)

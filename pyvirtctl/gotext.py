@@ -32,6 +32,15 @@ def go_quote(text: str) -> str:
     return "".join(out)
 
 
+def go_quote_rune(ch: str) -> str:
+    """Go's strconv.QuoteRune (`%q` of a rune or byte): single quotes, the same escapes as go_quote."""
+    if ch == "'":
+        return "'\\''"
+    if ch == '"':
+        return "'\"'"
+    return "'" + go_quote(ch)[1:-1] + "'"
+
+
 def _go_printable(ch: str) -> bool:
     # unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space
     import unicodedata  # noqa: PLC0415

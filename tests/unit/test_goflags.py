@@ -52,6 +52,11 @@ CASES = [
     (["start", "vm", "--foo"], 1, "", "unknown flag: --foo\n"),
     (["start", "vm", "-x"], 1, "", "unknown shorthand flag: 'x' in -x\n"),
     (["version", "-cx"], 1, "", "unknown shorthand flag: 'x' in -x\n"),
+    # pflag quotes the byte with %q (virtctl v1.9.0 prints these exact lines)
+    (["start", "vm", "-\n"], 1, "", "unknown shorthand flag: '\\n' in -\n\n"),
+    (["start", "vm", "-\t"], 1, "", "unknown shorthand flag: '\\t' in -\t\n"),
+    (["start", "vm", "-'"], 1, "", "unknown shorthand flag: '\\'' in -'\n"),
+    (["start", "vm", "-é"], 1, "", "unknown shorthand flag: '\u00c3' in -é\n"),
     (["version", "-c=false"], 0, "client=False", ""),
     (
         ["start", "vm", '--dry-run=a"b'],
