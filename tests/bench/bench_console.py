@@ -24,7 +24,6 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..",
 
 from pyvirtctl.sim.harness import REPO_ROOT, SimProcess  # noqa: E402
 
-PROMPT = b"[root@vm1 ~]# "
 
 
 class Session:
@@ -67,6 +66,7 @@ class Session:
 
 
 def measure(argv: list[str], mib: int, keys: int) -> tuple[float, list[float]]:
+    prompt = f"[root@{argv[-1]} ~]# ".encode()
     s = Session(argv)
     try:
         s.send(b"\r")
@@ -74,12 +74,12 @@ def measure(argv: list[str], mib: int, keys: int) -> tuple[float, list[float]]:
         s.send(b"root\r")
         s.read_until(b"Password: ")
         s.send(b"x\r")
-        s.read_until(PROMPT)
+        s.read_until(prompt)
         n = mib << 20
         cmd = f"stream {n}\r".encode()
         s.send(cmd)
         t0 = time.perf_counter()
-        got = s.read_until(PROMPT)
+        got = s.read_until(prompt)
         dt = time.perf_counter() - t0
         assert got >= n, (got, n)
         rate = n / dt / (1 << 20)
@@ -105,14 +105,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sim = SimProcess.start(tmp, delay=0)
         try:
-            sim.apply({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
-                       "metadata": {"name": "vm1", "namespace": "default"}, "spec": {"domain": {"devices": {}}},
-                       "status": {"phase": "Running", "nodeName": "node01"}})
             clients = [("pyvirtctl", [sys.executable, "-m", "pyvirtctl"])]
             if a.virtctl:
                 clients.append(("virtctl", [a.virtctl]))
-            for label, base in clients:
-                rate, lat = measure([*base, "--kubeconfig", sim.kubeconfig, "console", "vm1"], a.mib, a.keys)
+            for i, (label, base) in enumerate(clients):
+                # a VMI per client: the first one leaves its console logged in
+                vmi = f"vm{i + 1}"
+                sim.apply({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+                           "metadata": {"name": vmi, "namespace": "default"}, "spec": {"domain": {"devices": {}}},
+                           "status": {"phase": "Running", "nodeName": "node01"}})
+                rate, lat = measure([*base, "--kubeconfig", sim.kubeconfig, "console", vmi], a.mib, a.keys)
                 print(f"{label}: console throughput {rate:.0f} MiB/s ({a.mib} MiB); keystroke round trip "
                       f"median {statistics.median(lat):.2f} ms, p95 {sorted(lat)[int(len(lat) * 0.95) - 1]:.2f} ms "
                       f"({len(lat)} keys)")
