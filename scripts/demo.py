@@ -10,6 +10,7 @@ temporary folder is touched. `--fast` removes the simulator's delays (used by th
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shlex
 import subprocess
@@ -28,7 +29,8 @@ BOLD = "\x1b[1m" if sys.stdout.isatty() and not os.environ.get("NO_COLOR") else 
 RESET = "\x1b[0m" if BOLD else ""
 
 
-def step(env: dict, title: str, args: list[str], stdin: str | None = None, expect: int = 0) -> str:
+def step(env: dict, title: str, args: list[str], stdin: str | None = None, expect: int = 0,
+         cwd: str | None = None) -> str:
     if title:
         print(f"\n{BOLD}# {title}{RESET}")
     shown = " ".join(shlex.quote(a) for a in args)
@@ -37,12 +39,20 @@ def step(env: dict, title: str, args: list[str], stdin: str | None = None, expec
     else:
         print(f"{BOLD}$ pyvirtctl {shown}{RESET}")
     r = subprocess.run([sys.executable, "-m", "pyvirtctl", *args], env=env, input=stdin, text=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120, cwd=cwd)
     if r.stdout:
         print(r.stdout, end="" if r.stdout.endswith("\n") else "\n")
     if r.returncode != expect:
         raise SystemExit(f"demo step failed (exit {r.returncode}, expected {expect}): pyvirtctl {shown}")
     return r.stdout
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def main() -> int:
@@ -77,6 +87,20 @@ def main() -> int:
             step(env, "Pause and unpause", ["pause", "vm", "centos7-1905", "--wait"])
             step(env, "", ["unpause", "vm", "centos7-1905", "--wait"])
             step(env, "The wide table", ["list", "-o", "wide"])
+            if "image-upload" in COMMANDS and "vmexport" in COMMANDS:
+                disk = os.path.join(tmp, "disk.img")
+                with open(disk, "wb") as f:
+                    f.write(os.urandom(8 << 20))
+                step(env, "Put a disk image into the cluster (a DataVolume, through CDI's upload proxy)",
+                     ["image-upload", "dv", "demo-disk", "--size=64Mi", "--image-path=disk.img"], cwd=tmp)
+                copy = os.path.join(tmp, "disk-copy.img")
+                step(env, "And take it out again (a VirtualMachineExport, deleted after the download)",
+                     ["vmexport", "download", "demo-export", "--pvc=demo-disk", "--format=raw",
+                      "--output=disk-copy.img"], cwd=tmp)
+                same = _sha256(disk) == _sha256(copy)
+                print(f"sha256 of the image and of the downloaded copy: {'identical' if same else 'DIFFERENT'}")
+                if not same:
+                    raise SystemExit("demo step failed: the downloaded copy differs from the uploaded image")
             step(env, "Errors read like virtctl's, one line, exit status 1", ["start", "no-such-vm"], expect=1)
             step(env, "And stop it for the night", ["stop", "centos7-1905", "--wait"])
             time.sleep(0.1)

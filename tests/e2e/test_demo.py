@@ -16,3 +16,5 @@ def test_demo_tour_runs_to_the_end():
     assert "Tour finished." in r.stdout
     assert "VM centos7-1905 was scheduled to start" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
+    assert "Uploading" in r.stdout and "completed successfully" in r.stdout
+    assert "sha256 of the image and of the downloaded copy: identical" in r.stdout
