@@ -25,7 +25,6 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..",
 from pyvirtctl.sim.harness import REPO_ROOT, SimProcess  # noqa: E402
 
 
-
 class Session:
     def __init__(self, argv: list[str]) -> None:
         env = dict(os.environ, PYTHONPATH=REPO_ROOT)
