@@ -54,6 +54,7 @@ from pyvirtctl.kube import paths
 from pyvirtctl.kube.flags import format_go_duration
 from pyvirtctl.kube.request import Request
 from pyvirtctl.kubevirt.requests import create_request, delete_request, list_request
+from pyvirtctl.kubevirt.waiting import poll_until
 
 TOKEN_HEADER = "x-kubevirt-export-token"
 API_VERSION = "export.kubevirt.io/v1"
@@ -513,17 +514,7 @@ class Exporter:
     # ---- waiting
 
     def _poll(self, timeout: float, condition: Callable[[], bool]) -> None:
-        """wait.PollUntilContextTimeout(immediate): every POLL_INTERVAL until `timeout` runs out."""
-        deadline = self.clock() + timeout
-        while True:
-            if condition():
-                return
-            left = deadline - self.clock()
-            if left <= 0:
-                raise CLIError("context deadline exceeded")
-            self.sleep(min(POLL_INTERVAL, left))
-            if self.clock() >= deadline:
-                raise CLIError("context deadline exceeded")
+        poll_until(timeout, POLL_INTERVAL, condition, self.clock, self.sleep)
 
     def wait_ready(self) -> None:
         """WaitForVirtualMachineExport: Ready, and the link the download will use."""

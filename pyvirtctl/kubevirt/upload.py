@@ -41,6 +41,7 @@ from pyvirtctl.errors import ApiError, CLIError, InputError
 from pyvirtctl.kube import paths
 from pyvirtctl.kube.quantity import Quantity
 from pyvirtctl.kube.request import Request
+from pyvirtctl.kubevirt.waiting import poll_until
 
 # annotations and labels CDI and virtctl use
 ANN_UPLOAD_REQUEST = "cdi.kubevirt.io/storage.upload.target"
@@ -765,17 +766,7 @@ class Uploader:
     # ---- waiting
 
     def _poll(self, timeout: float, condition: Callable[[], bool]) -> None:
-        """apimachinery's PollUntilContextTimeout (immediate): `context deadline exceeded` at the end."""
-        deadline = self.clock() + timeout
-        while True:
-            if condition():
-                return
-            left = deadline - self.clock()
-            if left <= 0:
-                raise CLIError("context deadline exceeded")
-            self.sleep(min(self.poll_interval, left))
-            if self.clock() >= deadline:
-                raise CLIError("context deadline exceeded")
+        poll_until(timeout, self.poll_interval, condition, self.clock, self.sleep)
 
     def _event_errors(self, pvc_name: str, dv_name: str) -> None:
         """virtctl's handleEventErrors: ProvisioningFailed on the PVC, ErrClaimNotValid on the DataVolume."""

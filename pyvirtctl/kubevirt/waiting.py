@@ -108,6 +108,22 @@ def migrated(migration: dict | None) -> Progress:
     return Progress(done=phase == "Succeeded", phase=phase, node=node)
 
 
+def poll_until(timeout: float, interval: float, condition: Callable[[], bool],
+               clock: Callable[[], float], sleep: Callable[[float], Any]) -> None:
+    """apimachinery's wait.PollUntilContextTimeout (immediate): `condition` now, then every `interval`
+    until `timeout` runs out, which is reported as Go's `context deadline exceeded`."""
+    deadline = clock() + timeout
+    while True:
+        if condition():
+            return
+        left = deadline - clock()
+        if left <= 0:
+            raise CLIError("context deadline exceeded")
+        sleep(min(interval, left))
+        if clock() >= deadline:
+            raise CLIError("context deadline exceeded")
+
+
 def parse_duration(text: str) -> float:
     """Go-style durations for --timeout: `90s`, `5m`, `1h30m`, `500ms`; a bare number is seconds."""
     units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
