@@ -4,6 +4,7 @@ port lookup, bounded gunzip, the output file's rules, and SPDY framing (client a
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import struct
 import zlib
@@ -215,6 +216,32 @@ def test_output_file_keeps_an_existing_file_until_the_first_byte(tmp_path):
     devnull.write(b"x")
     devnull.discard()
     assert os.path.exists(os.devnull)  # only regular files are ever removed
+
+
+def test_output_file_truncates_only_a_file_with_content(tmp_path):
+    """ext4 writes a truncated file's dirty pages back when it is closed (~0.5 s per GiB at exit), so a
+    new, empty file is never truncated; one with content is emptied at the first byte and at a retry."""
+    truncated = []
+
+    class Spy(io.FileIO):
+        def truncate(self, size=None):
+            truncated.append(self.tell())
+            return super().truncate(size)
+
+    fresh = tmp_path / "fresh.img"
+    f = vx.OutputFile(Spy(str(fresh), "w"), str(fresh), regular=True, created=True)
+    f.write(b"first try")
+    assert truncated == []
+    f.restart()  # a retry: what the first try wrote goes
+    f.write(b"2nd")
+    f.close()
+    assert (truncated, fresh.read_bytes()) == ([0], b"2nd")
+    old = tmp_path / "old.img"
+    old.write_bytes(b"old content")
+    f = vx.OutputFile(Spy(str(old), "r+"), str(old), regular=True)
+    f.write(b"new")
+    f.close()
+    assert (truncated, old.read_bytes()) == ([0, 0], b"new")
 
 
 # --------------------------------------------------------------------------- SPDY
