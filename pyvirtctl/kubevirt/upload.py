@@ -195,6 +195,10 @@ def check_before_sending(o: UploadOptions) -> None:
         size_quantity(o.size)
     if not o.no_create and o.access_mode == "ReadOnlyMany":
         raise InputError("cannot upload to a readonly volume, use either ReadWriteOnce or ReadWriteMany if supported")
+    if not o.no_create and o.access_mode and o.access_mode not in ACCESS_MODES:
+        # what the API server would answer once the volume is created, said before anything is sent
+        supported = ", ".join(f'"{m}"' for m in sorted(ACCESS_MODES))
+        raise InputError(f'invalid --access-mode "{o.access_mode}": supported values: {supported}')
 
 
 def size_quantity(size: str) -> Quantity:

@@ -475,6 +475,9 @@ def test_the_cluster_ca_is_trusted_for_the_proxy(sim, cli, tmp_path):
      "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
     (["dv", "x", "--size=1Gi", "--image-path=IMG", "--access-mode=ReadOnlyMany"],
      "cannot upload to a readonly volume, use either ReadWriteOnce or ReadWriteMany if supported"),
+    (["dv", "x", "--size=1Gi", "--image-path=IMG", "--access-mode=readwriteonce"],
+     'invalid --access-mode "readwriteonce": supported values: "ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", '
+     '"ReadWriteOncePod"'),
     (["dv", "a/b", "--size=1Gi", "--image-path=IMG"], 'invalid resource name "a/b": [may not contain \'/\']'),
     (["dv", "x", "--size=1Gi", "--image-path=IMG", "--wait-secs=-1"],
      'invalid argument "-1" for "--wait-secs" flag: strconv.ParseUint: parsing "-1": invalid syntax'),
