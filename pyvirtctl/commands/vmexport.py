@@ -170,7 +170,8 @@ def export_info(fn: str, name: str, f: Flags, namespace: str) -> vx.ExportInfo:
         insecure=f.insecure, keep_vme=f.keep_vme, delete_vme=f.delete_vme, include_secret=f.include_secret,
         manifest=f.manifest, decompress=f.format == vx.RAW, output=f.output if f.output != "-" else "",
         volume=f.volume, manifest_format=f.manifest_output_format.lower(), service_url=f.service_url,
-        format=f.format, retries=f.retry, labels=vx.labels_map(f.labels), annotations=vx.labels_map(f.annotations),
+        format=f.format, retries=f.retry, labels=vx.labels_map(f.labels),
+        annotations=vx.labels_map(f.annotations, "--annotations"),
     )
     if f.port_forward:
         info.port_forward = True

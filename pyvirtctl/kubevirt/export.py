@@ -146,13 +146,15 @@ def secret_name(export: str) -> str:
     return f"secret-{export}"
 
 
-def labels_map(items: list[str]) -> dict[str, str]:
-    """virtctl's convertSliceToMap: `k=v` entries (split at the first `=`); others are dropped."""
+def labels_map(items: list[str], flag: str = "--labels") -> dict[str, str]:
+    """`k=v` entries (split at the first `=`) as a map. An entry without `=` or without a key is refused
+    (virtctl drops it silently, so a typo loses a label without a word)."""
     out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if sep:
-            out[key] = value
+        if not sep or not key:
+            raise InputError(f'invalid {flag} entry "{item}": expected key=value')
+        out[key] = value
     return out
 
 

@@ -332,7 +332,7 @@ EXPECTED_JSON = """\
 def test_create_and_delete_a_pvc_export(sim, cli):
     sim.apply(pvc("disk1"))
     sim.clear_log()
-    r = cli("vmexport", "create", "e1", "--pvc=disk1", "--ttl=90m", "--labels=team=a,x", "--labels=env=dev",
+    r = cli("vmexport", "create", "e1", "--pvc=disk1", "--ttl=90m", "--labels=team=a", "--labels=env=dev",
             "--annotations=note=k=v")
     assert (r.returncode, r.stdout, r.stderr) == (0, "", created("e1") + "\n")  # no --output: lines on stderr
     reqs = sim.requests()
@@ -646,6 +646,9 @@ def test_output_that_cannot_be_written_sends_nothing(sim, cli, tmp_path):
     (["create", "x", "--vm=a", "--ttl=bad"], 'time: invalid duration "bad"'),
     (["delete", "x", "--snapshot=s"], "should not specify export kind"),
     (["delete", "x", "--labels=a=b"], "the '--labels' flag is incompatible with 'delete'"),
+    # virtctl drops these entries without a word
+    (["create", "x", "--vm=a", "--labels=team=a,x"], 'invalid --labels entry "x": expected key=value'),
+    (["create", "x", "--vm=a", "--annotations==v"], 'invalid --annotations entry "=v": expected key=value'),
     (["download", "x"], "warning: Binary output can mess up your terminal. Use '--output -' to output into stdout "
                         "anyway or consider '--output <FILE>' to save to a file"),
     (["download", "x", "--output=f", "--format=zip"], "--format is not a valid value, acceptable values are gzip/raw/oci"),

@@ -61,12 +61,14 @@ def test_flags_virtctl_accepts(fn, flags):
 def test_export_info_from_flags():
     info = cmd.export_info("download", "e", cmd.Flags(pvc="p", port_forward=True, local_port="0", format="raw",
                                                       ttl="1.5h", readiness_timeout="90s",
-                                                      labels=["a=b", "junk", "c=d=e"]), "ns")
+                                                      labels=["a=b", "c=d=e"]), "ns")
     assert (info.should_create, info.insecure, info.decompress, info.service_url, info.ttl, info.readiness_timeout) \
         == (True, False, True, "127.0.0.1:0", 5400.0, 90.0)
     assert info.labels == {"a": "b", "c": "d=e"} and info.source == vx.Source.pvc("p")
     with pytest.raises(CLIError, match='^time: invalid duration "x"$'):
         cmd.export_info("create", "e", cmd.Flags(vm="v", ttl="x"), "ns")
+    with pytest.raises(CLIError, match='^invalid --labels entry "junk": expected key=value$'):
+        cmd.export_info("create", "e", cmd.Flags(vm="v", labels=["a=b", "junk"]), "ns")
 
 
 # --------------------------------------------------------------------------- bodies
