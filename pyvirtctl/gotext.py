@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def join_host_port(host: str, port: int) -> str:
+    """Go's net.JoinHostPort (and TCPAddr.String): an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def go_quote(text: str) -> str:
     """Go's strconv.Quote: double quotes, backslash escapes, printable Unicode kept."""
     out = ['"']

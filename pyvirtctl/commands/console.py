@@ -99,7 +99,7 @@ def connect_console(o: ConsoleOptions, s: Any, status: WaitStatus | None = None)
 def run_console(o: ConsoleOptions, s: Any) -> int:
     """The whole command after the client is built; returns the exit status (errors raise)."""
     from pyvirtctl.streams.console import pump
-    from pyvirtctl.streams.terminal import RawMode, Terminated, exit_signals, is_tty
+    from pyvirtctl.streams.terminal import Terminated, exit_signals, is_tty, raw_terminal
 
     terminated: Terminated | None = None
     try:
@@ -110,25 +110,13 @@ def run_console(o: ConsoleOptions, s: Any) -> int:
                 sys.stdout.write("\n")
                 sys.stdout.flush()
                 return 0
-            mode = RawMode(0)
-            try:
-                if is_tty(0):
-                    try:
-                        mode.enter()
-                    except Exception as exc:
-                        conn.close()
-                        raise CLIError(f"make raw terminal failed: {exc}") from None
+            with raw_terminal(0, is_tty(0), on_fail=conn.close):
                 sys.stderr.write(CONNECTED.format(name=o.name))
                 sys.stderr.flush()
                 try:
                     result = pump(conn, 0, 1)
                 except KeyboardInterrupt:
                     return 0
-            finally:
-                err = mode.restore()
-                if err:
-                    sys.stderr.write(f"failed to restore terminal: {err}\n")
-                    sys.stderr.flush()
     except Terminated as t:
         terminated = t
     if terminated is not None:

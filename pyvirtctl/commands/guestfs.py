@@ -27,7 +27,6 @@ from typing import Annotated, Any
 import typer
 
 from pyvirtctl import completion as comp
-from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, go_command
 from pyvirtctl.kubevirt import guestfs as gfs
 from pyvirtctl.runtime import session
@@ -50,17 +49,10 @@ def _say(line: str) -> None:
 def attach_shell(s: Any, namespace: str, name: str) -> int:
     """The interactive part: raw terminal, the hint, the pump, window sizes; the terminal is restored."""
     from pyvirtctl.streams.console import pump
-    from pyvirtctl.streams.terminal import RawMode, is_tty, window_changes
+    from pyvirtctl.streams.terminal import is_tty, raw_terminal, window_changes
 
     stream = gfs.attach(s, namespace, name)
-    mode = RawMode(0)
-    try:
-        if is_tty(0):
-            try:
-                mode.enter()
-            except Exception as exc:
-                stream.close()
-                raise CLIError(f"make raw terminal failed: {exc}") from None
+    with raw_terminal(0, is_tty(0), on_fail=stream.close):
         sys.stderr.write(gfs.PROMPT_HINT)
         sys.stderr.flush()
         with window_changes(1 if is_tty(1) else 0, stream.resize):
@@ -68,11 +60,6 @@ def attach_shell(s: Any, namespace: str, name: str) -> int:
                 result = pump(stream, 0, 1)
             except KeyboardInterrupt:  # an external SIGINT ends the session (virtctl: exit 0)
                 return 0
-    finally:
-        err = mode.restore()
-        if err:
-            sys.stderr.write(f"failed to restore terminal: {err}\n")
-            sys.stderr.flush()
     if result.error is not None:
         raise result.error
     return 0

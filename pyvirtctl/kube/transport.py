@@ -187,49 +187,45 @@ class _Conn:
 
     def recv(self, n: int, clock: _Clock) -> bytes:
         """At most `n` bytes from the socket (b"" at the end of the stream)."""
-        try:
-            self._wait(clock)
-        except _Fail as f:
-            f.net = self._net("read", "i/o timeout")
-            raise
+        self._wait_read(clock)
         try:
             data = self.sock.recv(n)
-        except TimeoutError:
-            raise _Fail(clock.text, timed_out=True, net=self._net("read", "i/o timeout")) from None
         except OSError as exc:
-            name = type(exc).__name__
-            if name in ("SSLEOFError", "SSLZeroReturnError"):
-                return b""
-            if name.startswith("SSL"):
-                from pyvirtctl.kube.tls import tls_error_text  # noqa: PLC0415
-
-                raise _Fail(tls_error_text(exc), nothing=self.received == 0) from None  # type: ignore[arg-type]
-            raise _Fail(_os_text("read", exc), nothing=self.received == 0) from None
+            self._read_failed(exc, clock)
+            return b""
         self.received += len(data)
         return data
 
     def recv_into(self, view: memoryview, clock: _Clock) -> int:
         """Like recv, into `view` (no allocation per read); 0 at the end of the stream."""
+        self._wait_read(clock)
+        try:
+            n = self.sock.recv_into(view)
+        except OSError as exc:
+            self._read_failed(exc, clock)
+            return 0
+        self.received += n
+        return n
+
+    def _wait_read(self, clock: _Clock) -> None:
         try:
             self._wait(clock)
         except _Fail as f:
             f.net = self._net("read", "i/o timeout")
             raise
-        try:
-            n = self.sock.recv_into(view)
-        except TimeoutError:
-            raise _Fail(clock.text, timed_out=True, net=self._net("read", "i/o timeout")) from None
-        except OSError as exc:
-            name = type(exc).__name__
-            if name in ("SSLEOFError", "SSLZeroReturnError"):
-                return 0
-            if name.startswith("SSL"):
-                from pyvirtctl.kube.tls import tls_error_text  # noqa: PLC0415
 
-                raise _Fail(tls_error_text(exc), nothing=self.received == 0) from None  # type: ignore[arg-type]
-            raise _Fail(_os_text("read", exc), nothing=self.received == 0) from None
-        self.received += n
-        return n
+    def _read_failed(self, exc: OSError, clock: _Clock) -> None:
+        """Raise what a failed read means in Go's words; return for a TLS end of stream (the caller's EOF)."""
+        if isinstance(exc, TimeoutError):
+            raise _Fail(clock.text, timed_out=True, net=self._net("read", "i/o timeout")) from None
+        name = type(exc).__name__
+        if name in ("SSLEOFError", "SSLZeroReturnError"):
+            return
+        if name.startswith("SSL"):
+            from pyvirtctl.kube.tls import tls_error_text  # noqa: PLC0415
+
+            raise _Fail(tls_error_text(exc), nothing=self.received == 0) from None  # type: ignore[arg-type]
+        raise _Fail(_os_text("read", exc), nothing=self.received == 0) from None
 
     def fill(self, clock: _Clock) -> bool:
         """Read more into the buffer; False at the end of the stream."""

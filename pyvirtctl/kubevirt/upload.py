@@ -801,50 +801,53 @@ class Uploader:
 
     def _wait_upload_server_ready(self) -> None:
         o = self.o
-        logged = False
 
-        def ready() -> bool:
-            nonlocal logged
+        def probe() -> tuple[bool, str] | None:
             try:
                 pvc = self._get_pvc()
             except ApiError as e:
                 if e.not_found:
-                    return False
+                    return None
                 raise
             value = ((pvc.get("metadata") or {}).get("annotations") or {}).get(ANN_POD_READY, "")
-            done = _go_bool(value)
-            if not done:
-                self._event_errors(o.name, o.name)
-                if not logged:
-                    self.out(f"Waiting for PVC {o.name} upload pod to be ready...")
-                    logged = True
-            if done and logged:
-                self.out("Pod now ready")
-            return done
+            return _go_bool(value), o.name
 
-        self._poll(float(o.wait_secs), ready)
+        self._wait_upload_pod(probe)
 
     def _wait_dv_upload_ready(self) -> None:
         o = self.o
-        logged = False
 
-        def ready() -> bool:
-            nonlocal logged
+        def probe() -> tuple[bool, str] | None:
             try:
                 dv = self._send(get(paths.DATAVOLUMES, self.ns, o.name)).json()
             except ApiError as e:
                 if e.not_found:
                     self.out(f"DV {o.name} not found... ")
-                    return False
+                    return None
                 raise
             status = dv.get("status") or {}
             phase = status.get("phase", "")
             if phase in ("WaitForFirstConsumer", "PendingPopulation") and not o.force_bind:
                 raise CLIError(f"cannot upload to DataVolume in {phase} phase, make sure the PVC is Bound, or use "
                                "force-bind flag")
-            done = phase == "UploadReady"
+            return phase == "UploadReady", status.get("claimName", "")
+
+        self._wait_upload_pod(probe)
+
+    def _wait_upload_pod(self, probe: Callable[[], tuple[bool, str] | None]) -> None:
+        """Poll `probe` ((ready, claim name), or None while the object is missing) until the upload pod is
+        ready: the events of a claim that is not are checked, and the wait is announced once."""
+        o = self.o
+        logged = False
+
+        def ready() -> bool:
+            nonlocal logged
+            seen = probe()
+            if seen is None:
+                return False
+            done, claim = seen
             if not done:
-                self._event_errors(status.get("claimName", ""), o.name)
+                self._event_errors(claim, o.name)
                 if not logged:
                     self.out(f"Waiting for PVC {o.name} upload pod to be ready...")
                     logged = True

@@ -370,7 +370,7 @@ class Write:
         got = text.split('"')[1] if '"' in text else "value"
         raise kstatus.bad_request(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
                                   f"json: cannot unmarshal {got} into Go struct field {res.kind}.{field} of type "
-                                  f"{_go_field_type(self.type, field)}")
+                                  f"{validate.go_type_at(self.type, field)}")
 
     # -- 4: managed fields
     def scope(self) -> tuple[tuple[fieldmanager.Path, ...] | None, tuple[fieldmanager.Path, ...]]:
@@ -428,22 +428,6 @@ def _without_meta(obj: dict | None) -> dict | None:
     md.pop("managedFields", None)
     out["metadata"] = md
     return out
-
-
-def _go_field_type(t: Any, field: str) -> str:
-    from pyvirtctl.sim.openapi.model import resolve
-
-    cur = resolve(t)
-    for part in field.replace("]", "").replace("[", ".").split("."):
-        if cur is None or not part:
-            continue
-        if part.isdigit() and cur.type == "array":
-            cur = resolve(cur.items)
-        elif cur.type == "object":
-            cur = resolve(cur.fields.get(part))
-        elif cur.type == "map":
-            cur = resolve(cur.values)
-    return validate.go_type_name(cur)
 
 
 def webhook_denied(webhook: str, causes: list[dict]) -> StatusError:

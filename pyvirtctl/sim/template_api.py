@@ -106,30 +106,13 @@ def conversion_error(vm_res: Any, vm: dict) -> str:
         for part in path.replace("]", "").replace("[", ".").split("."):
             value = value[int(part)] if isinstance(value, list) else value.get(part) if isinstance(value, dict) else None
         got = _GO_WORDS.get(validate.json_type(value), "object")
-        go_type = _field_go_type(t, path)
+        go_type = validate.go_type_at(t, path)
         if path.startswith(_VMI_SPEC):
             field = path[len(_VMI_SPEC):].replace("]", "").replace("[", ".")
             return f"json: cannot unmarshal {got} into Go struct field VMISpecAlias.{field} of type {go_type}"
         return f"unrecognized type: {go_type}"
     unknown = validate.unknown_fields(t, vm)
     return "strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in sorted(unknown)) if unknown else ""
-
-
-def _field_go_type(t: Any, path: str) -> str:
-    from pyvirtctl.sim.openapi import validate
-    from pyvirtctl.sim.openapi.model import resolve
-
-    cur = resolve(t)
-    for part in path.replace("]", "").replace("[", ".").split("."):
-        if cur is None or not part:
-            continue
-        if part.isdigit() and cur.type == "array":
-            cur = resolve(cur.items)
-        elif cur.type == "object":
-            cur = resolve(cur.fields.get(part))
-        elif cur.type == "map":
-            cur = resolve(cur.values)
-    return validate.go_type_name(cur)
 
 
 def _create_vm(sim: Any, request: web.Request, ns: str, vm: dict) -> dict:

@@ -24,6 +24,7 @@ import threading
 from typing import IO, Any
 
 from pyvirtctl.errors import CLIError
+from pyvirtctl.gotext import join_host_port
 from pyvirtctl.kube import paths
 from pyvirtctl.streams import spdy
 from pyvirtctl.streams.websocket import dial_target
@@ -34,10 +35,6 @@ TUNNEL_PROTOCOL = "SPDY/3.1+" + PROTOCOL
 
 def portforward_path(namespace: str, pod: str) -> str:
     return paths.ref(paths.PODS, namespace, pod, "portforward").path
-
-
-def _host_port(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class PodForwarder:
@@ -86,11 +83,11 @@ class PodForwarder:
                 sock.bind((host, port))
                 sock.listen(128)
             except OSError as e:
-                errors.append(f"listen tcp {_host_port(host, port)}: {e.strerror or e}")
+                errors.append(f"listen tcp {join_host_port(host, port)}: {e.strerror or e}")
                 continue
             port = sock.getsockname()[1]
             self._listeners.append(sock)
-            self._say(f"Forwarding from {_host_port(host, port)} -> {self.remote}")
+            self._say(f"Forwarding from {join_host_port(host, port)} -> {self.remote}")
             threading.Thread(target=self._accept, args=(sock,), name="portforward-accept", daemon=True).start()
         if not self._listeners:
             self.close()

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from pyvirtctl import log
 from pyvirtctl.errors import CLIError
+from pyvirtctl.gotext import join_host_port
 
 TCP_CHUNK = 256 * 1024  # local reads; each read becomes one websocket message
 UDP_DATAGRAM = 1500  # virtctl's UDP buffer: longer datagrams are truncated, longer messages split
@@ -56,13 +57,6 @@ def go_sys_error(e: OSError) -> str:
         return str(e)
     text = os.strerror(e.errno)
     return text[:1].lower() + text[1:]
-
-
-def _host_port(address: str, port: int) -> str:
-    """Go's TCPAddr/UDPAddr String (IPv6 in brackets); the "forwarding" log line does not bracket."""
-    if ":" in address:
-        return f"[{address}]:{port}"
-    return f"{address}:{port}"
 
 
 def _family(address: str) -> int:
@@ -203,7 +197,7 @@ class Forwarder:
         return actual
 
     def _listen(self, proto: str, address: str, local: int) -> socket.socket:
-        where = f"listen {proto} {_host_port(address, local)}"
+        where = f"listen {proto} {join_host_port(address, local)}"
         if not 0 <= local <= 65535:
             raise CLIError(f"{where}: address {local}: invalid port")
         family = _family(address)

@@ -87,15 +87,22 @@ class RawMode:
 
 
 @contextlib.contextmanager
-def raw_terminal(fd: int, enabled: bool = True) -> Iterator[RawMode]:
-    """Raw mode for the block when `enabled` (and fd is a TTY); restored however the block ends.
+def raw_terminal(fd: int, enabled: bool = True, on_fail: Callable[[], object] | None = None) -> Iterator[RawMode]:
+    """Raw mode for the block when `enabled` (the caller's TTY check); restored however the block ends.
 
-    A failure to enter raw mode raises `OSError`/`termios.error` (the caller words it as virtctl's
-    `make raw terminal failed: ...`); a failure to restore is printed to stderr like virtctl.
+    A failure to enter raw mode runs `on_fail` (close what the session opened) and is virtctl's
+    `make raw terminal failed: ...`; a failure to restore is printed to stderr like virtctl.
     """
     mode = RawMode(fd)
     if enabled:
-        mode.enter()
+        try:
+            mode.enter()
+        except Exception as exc:
+            if on_fail is not None:
+                on_fail()
+            from pyvirtctl.errors import CLIError
+
+            raise CLIError(f"make raw terminal failed: {exc}") from None
     try:
         yield mode
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pyvirtctl.cli import main
+from tests.e2e.completionutil import completer
 from tests.e2e.test_completion_shells import vm, vmi
 from tests.unit.completion_demo import REGISTRY
 
@@ -29,20 +30,8 @@ def seeded(sim):
 
 @pytest.fixture
 def complete(seeded, monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("PYVIRTCTL_COMPLETION_CACHE_TTL", "0")
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.delenv("COMP_POINT", raising=False)
-
-    def run(line: str, shell: str = "fish", registry=REGISTRY) -> list[str]:
-        monkeypatch.setenv("_PYVIRTCTL_COMPLETE", f"complete_{shell}")
-        monkeypatch.setenv("COMP_LINE", line.replace("KC", seeded.kubeconfig))
-        capsys.readouterr()
-        assert main(argv=[], argv0="pyvirtctl", registry=registry) == 0
-        return capsys.readouterr().out.splitlines()
-
-    return run
+    run = completer(seeded.kubeconfig, monkeypatch, capsys, tmp_path)
+    return lambda line, shell="fish", registry=REGISTRY: run(line, shell, registry)
 
 
 def test_expose_type_then_names(complete):

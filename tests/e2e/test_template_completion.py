@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pyvirtctl.app import COMMANDS
-from pyvirtctl.cli import main
+from tests.e2e.completionutil import completer
 
 
 def template(name: str) -> dict:
@@ -20,20 +20,8 @@ def complete(sim, monkeypatch, capsys, tmp_path):
     sim.apply({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
                "metadata": {"name": "source-vm", "namespace": "default"},
                "spec": {"runStrategy": "Halted", "template": {"spec": {"domain": {"devices": {}}}}}})
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("PYVIRTCTL_COMPLETION_CACHE_TTL", "0")
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.delenv("COMP_POINT", raising=False)
-
-    def run(line: str) -> list[str]:
-        monkeypatch.setenv("_PYVIRTCTL_COMPLETE", "complete_fish")
-        monkeypatch.setenv("COMP_LINE", line.replace("KC", sim.kubeconfig))
-        capsys.readouterr()
-        assert main(argv=[], argv0="pyvirtctl", registry=COMMANDS) == 0
-        return capsys.readouterr().out.splitlines()
-
-    return run
+    run = completer(sim.kubeconfig, monkeypatch, capsys, tmp_path)
+    return lambda line: run(line, registry=COMMANDS)
 
 
 def test_template_names(complete):

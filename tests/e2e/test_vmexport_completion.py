@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from pyvirtctl.cli import main
+from tests.e2e.completionutil import completer
 
 
 @pytest.fixture
 def complete(sim, monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("PYVIRTCTL_COMPLETION_CACHE_TTL", "0")
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.delenv("COMP_POINT", raising=False)
-
-    def run(line: str) -> list[str]:
-        monkeypatch.setenv("_PYVIRTCTL_COMPLETE", "complete_fish")
-        monkeypatch.setenv("COMP_LINE", line.replace("KC", sim.kubeconfig))
-        capsys.readouterr()
-        assert main(argv=[], argv0="pyvirtctl") == 0
-        return capsys.readouterr().out.splitlines()
-
-    return run
+    return completer(sim.kubeconfig, monkeypatch, capsys, tmp_path)
 
 
 def test_vmexport_completes_functions_names_and_sources(sim, complete):

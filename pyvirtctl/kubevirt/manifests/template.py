@@ -59,7 +59,8 @@ def decode_template(data: bytes) -> dict[str, Any]:
     return decode(data, OCP_TEMPLATE, "Template")
 
 
-def _parameters(params: list[Any] | None) -> list[dict[str, Any]]:
+def parameters_json(params: list[Any] | None) -> list[dict[str, Any]]:
+    """[]v1beta1.Parameter as json.Marshal writes it (Go field order, empty fields left out)."""
     out = []
     for p in params or []:
         p = p or {}
@@ -90,7 +91,7 @@ def convert_template(tpl: dict[str, Any]) -> dict[str, Any]:
     if len(objects) != 1:
         raise ManifestError(f"template must contain exactly one object, found {len(objects)}")
     spec: dict[str, Any] = {"virtualMachine": objects[0]}
-    params = _parameters(tpl.get("parameters"))
+    params = parameters_json(tpl.get("parameters"))
     if params:
         spec["parameters"] = params
     if tpl.get("message"):

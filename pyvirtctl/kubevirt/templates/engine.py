@@ -29,7 +29,7 @@ from typing import Any
 from pyvirtctl.errors import CLIError
 from pyvirtctl.gotext import go_quote
 from pyvirtctl.kubevirt.manifests.decode import Schema, decode
-from pyvirtctl.kubevirt.manifests.template import OBJECT_META, PARAMETER, PARAMETER_FIELDS
+from pyvirtctl.kubevirt.manifests.template import OBJECT_META, PARAMETER, parameters_json
 from pyvirtctl.kubevirt.templates import typed
 from pyvirtctl.output import go_json
 
@@ -110,23 +110,6 @@ def aggregate(errors: list[str]) -> str:
         if e not in unique:
             unique.append(e)
     return unique[0] if len(unique) == 1 else "[" + ", ".join(unique) + "]"
-
-
-def parameters_json(params: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """[]v1beta1.Parameter as json.Marshal writes it (Go field order, empty fields left out)."""
-    out = []
-    for p in params:
-        item: dict[str, Any] = {"name": p.get("name") or ""}
-        for key in PARAMETER_FIELDS[1:-1]:
-            if p.get(key):
-                item[key] = p[key]
-        if p.get("required"):
-            item["required"] = True
-        out.append(item)
-    return out
-
-
-# --------------------------------------------------------------------------- parameters
 
 
 def merge_parameters(params: list[dict[str, Any]], given: dict[str, str]) -> list[dict[str, Any]]:

@@ -118,6 +118,21 @@ def type_errors(t: T | None, obj: Any, path: str = "") -> list[tuple[str, str, s
     return out
 
 
+def go_type_at(t: Any, path: str) -> str:
+    """The Go type name of the field at `path` (`spec.template.spec.domain`, `volumes[0].name`) in `t`."""
+    cur = resolve(t)
+    for part in path.replace("]", "").replace("[", ".").split("."):
+        if cur is None or not part:
+            continue
+        if part.isdigit() and cur.type == "array":
+            cur = resolve(cur.items)
+        elif cur.type == "object":
+            cur = resolve(cur.fields.get(part))
+        elif cur.type == "map":
+            cur = resolve(cur.values)
+    return go_type_name(cur)
+
+
 def go_type_name(t: T | None) -> str:
     """The Go type name json.Unmarshal reports for a built-in kind's field (`int32`, `string`, `bool`)."""
     t = resolve(t)

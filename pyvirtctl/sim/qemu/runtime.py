@@ -37,6 +37,7 @@ from pyvirtctl.sim import cloudinit
 from pyvirtctl.sim.controllers import FINAL, guest_mac, remove_condition, set_condition
 from pyvirtctl.sim.guests import GuestUnavailable
 from pyvirtctl.sim.store import now_iso
+from pyvirtctl.sim.streams.builtin import SocketStream
 from pyvirtctl.sim.streams.display import encode_png
 
 from . import debs, image, machine, netstack, rfbclient
@@ -110,26 +111,6 @@ class SerialHub:
         for s in list(self.sessions):
             s.queue.put_nowait(None)
         self.sessions.clear()
-
-
-class _SocketStream:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    async def send(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
-
-    async def received(self) -> AsyncIterator[bytes]:
-        with contextlib.suppress(ConnectionError):
-            while True:
-                data = await self.reader.read(1 << 18)
-                if not data:
-                    return
-                yield data
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 class _TcpStream:
@@ -415,7 +396,7 @@ class QemuGuest:
             reader, writer = await asyncio.open_unix_connection(m.vnc_path, limit=1 << 20)
         except OSError as e:
             raise GuestUnavailable(f"connecting to VNC: {e.strerror or e}") from None
-        return _SocketStream(reader, writer)
+        return SocketStream(reader, writer)
 
     async def screenshot(self, move_cursor: bool) -> bytes:
         m = self._running()

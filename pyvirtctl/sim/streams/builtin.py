@@ -65,7 +65,9 @@ class VncStream(_Queued):
             self.queue.put_nowait(reply)
 
 
-class _TcpStream:
+class SocketStream:
+    """A port-forward stream over an asyncio TCP or unix socket (also the QEMU guests' serial and VNC)."""
+
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
 
@@ -149,7 +151,7 @@ class BuiltinGuest:
             raise GuestUnavailable(f"dial tcp {shown}: {dial_error(err)}") from None
         with contextlib.suppress(OSError):
             writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return _TcpStream(reader, writer)
+        return SocketStream(reader, writer)
 
 
 def dial_error(err: BaseException) -> str:
