@@ -479,6 +479,51 @@ class _Body:
             f.phase = "body"
             raise
 
+    def fill_into(self, view: memoryview) -> tuple[int, _Fail | None]:
+        """Fill `view` until it is full or the body ends: (bytes, the failure that stopped it, if any).
+
+        Without a deadline the socket's timeout (the idle limit) is the same for every read, so a TLS
+        record costs one call here instead of one through every layer (a 1 GiB download is ~65,000)."""
+        got = 0
+        want = len(view)
+        conn = self.conn
+        clock = self.clock
+        try:
+            if clock.deadline is not None or self.mode not in ("length", "chunked"):
+                while got < want:
+                    n = self.read_into(view[got:])
+                    if not n:
+                        break
+                    got += n
+                return got, None
+            if not self.done:
+                conn._wait_read(clock)
+            recv = conn.sock.recv_into
+            while got < want and not self.done:
+                if self.left == 0 and not self._next_chunk():
+                    break
+                take = min(self.left, want - got)
+                if conn.buf:
+                    n = self._take_into(view[got : got + take])
+                else:
+                    try:
+                        n = recv(view[got : got + take])
+                    except OSError as exc:
+                        conn._read_failed(exc, clock)
+                        n = 0
+                    conn.received += n
+                if not n:
+                    raise _Fail("unexpected EOF")
+                got += n
+                self.left -= n
+                if self.left == 0 and self.mode == "length":
+                    self._finish()
+        except _Fail as f:
+            self.abandon()
+            f.phase = "body"
+            return got, f
+        return got, None
+
     def _read_chunked(self, n: int) -> bytes:
         if self.left == 0 and not self._next_chunk():
             return b""
@@ -606,17 +651,11 @@ class Response:
         if self._pending is not None:  # the failure that ended the previous, partly filled, call
             f, self._pending = self._pending, None
             raise self._error(f)
-        got = 0
-        try:
-            while got < len(view):
-                n = body.read_into(view[got:])
-                if not n:
-                    break
-                got += n
-        except _Fail as f:
+        got, failure = body.fill_into(view)
+        if failure is not None:
             if not got:
-                raise self._error(f) from None
-            self._pending = f  # hand over what arrived before the failure first
+                raise self._error(failure) from None
+            self._pending = failure  # hand over what arrived before the failure first
         return got
 
     def read(self, limit: int | None = None) -> bytes:
