@@ -76,7 +76,11 @@ def measure_all(clients: list[tuple[str, list[str]]], sim: SimProcess, env: dict
             samples[name].append(run_once(sim, argv, env))
             stored = sim.volume("default", "bench")
             intact[name] = intact.get(name, True) and stored is not None and stored["sha256"] == expected
-    return [summary(name, samples[name], intact[name]) for name, _ in clients]
+    rows = [summary(name, samples[name], intact[name]) for name, _ in clients]
+    if len(clients) == 2:  # each turn's ratio: load that drifts during the run hits both clients of a turn alike
+        first, second = (samples[name] for name, _ in clients)
+        rows[0]["paired"] = sorted(a["mib_s"] / b["mib_s"] for a, b in zip(first, second, strict=True))
+    return rows
 
 
 def summary(name: str, samples: list[dict], ok: bool) -> dict:
@@ -128,6 +132,9 @@ def main() -> int:
           f"{args.mib} MiB (streamed: memory does not grow with the image)")
     if len(rows) == 2:
         py_row, go_row = rows
+        paired = py_row["paired"]
+        print(f"pyvirtctl/virtctl throughput, turn by turn: median {statistics.median(paired):.2f}x "
+              f"(from {paired[0]:.2f}x to {paired[-1]:.2f}x over {len(paired)} turns)")
         print(f"goal throughput >= virtctl's: {'met' if py_row['mib_s'] >= go_row['mib_s'] else 'not met'} "
               f"({py_row['mib_s'] / go_row['mib_s']:.2f}x); peak RSS <= virtctl's: "
               f"{'met' if py_row['rss'] <= go_row['rss'] else 'not met'}")
