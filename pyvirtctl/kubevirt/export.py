@@ -73,8 +73,9 @@ WRITE_SLICE = 32 * 1024  # bytes per write(2), as Go's io.Copy: on Linux 6.x a l
 # on a VM whose free memory goes back to the host (virtio-balloon free page reporting) those pages must be
 # faulted in again, and a 1 GiB download then spends 1-3 s more in the kernel in one run out of two (measured:
 # 32 KiB writes 0.39-0.62 s of system time per GiB in 8 runs out of 8; 64 KiB 0.46-3.53 s; 256 KiB 0.31-3.46 s)
-INFLATE_CAP = 256 * 1024  # gunzipped output per step: flat memory for any ratio; zlib copies up to 32 KiB of
-# each step's output into its window, so larger steps copy less (1 GiB --format=raw: 7-10 % less time than 64 KiB)
+INFLATE_CAP = 32 * 1024  # gunzipped output per step: flat memory for any ratio. Larger steps made zlib build its
+# output from several blocks joined into one (a second copy) and, once the heap was fragmented, made glibc grow
+# and trim it around every step: 300,000 page faults per GiB with 256 KiB steps, 4,300 with 32 or 64 KiB
 
 ERR_EXISTS = "VirtualMachineExport '{ns}/{name}' already exists"
 
