@@ -176,18 +176,24 @@ class _Session:
         self.error: CLIError | None = None
         self.lock = threading.Lock()
         self.client: socket.socket | None = None
-        self.pumps: list[threading.Thread] = []
+        self.pumps: list[threading.Thread] = []  # started copy loops only
+        self.stopping = False  # no copy loop starts once set
 
     def stop_pumps(self, conn: Any) -> None:
         """End both copy loops and wait for them, then free the websocket: closing it while a reader is
-        still inside OpenSSL would let that thread read from whatever reuses the descriptor next."""
+        still inside OpenSSL would let that thread read from whatever reuses the descriptor next.
+        A signal may arrive while the accepting thread is starting the loops: the lock makes that
+        thread either finish starting both (and they are joined here) or start none."""
+        with self.lock:
+            self.stopping = True
+            pumps = list(self.pumps)
         conn.wake()
         if self.client is not None:
             try:
                 self.client.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        for t in self.pumps:
+        for t in pumps:
             t.join(2.0)
         if self.client is not None:
             self.client.close()
@@ -247,11 +253,15 @@ def _splice(conn: Any, client: socket.socket, state: _Session) -> None:
         except OSError:
             state.finish()
 
-    state.client = client
-    for fn in (ws_to_client, client_to_ws):
-        t = threading.Thread(target=fn, daemon=True)
-        state.pumps.append(t)
-        t.start()
+    with state.lock:
+        if state.stopping:  # the command is ending (a signal, a viewer that exited): no copy loops
+            client.close()
+            return
+        state.client = client
+        for fn in (ws_to_client, client_to_ws):
+            t = threading.Thread(target=fn, daemon=True)
+            t.start()
+            state.pumps.append(t)
 
 
 def open_vnc(o: VncOptions, s: Any) -> Any:
