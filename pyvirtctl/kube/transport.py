@@ -449,75 +449,44 @@ class _Body:
             return n
         return conn.recv_into(view, self.clock)
 
-    def read_into(self, view: memoryview) -> int:
-        """Like read, into `view`; 0 at the end of the body."""
-        if self.done or not len(view):
-            return 0
-        try:
-            if self.mode == "length":
-                n = self._take_into(view[: self.left])
-                if not n:
-                    raise _Fail("unexpected EOF", phase="body")
-                self.left -= n
-                if self.left == 0:
-                    self._finish()
-                return n
-            if self.mode == "close":
-                n = self._take_into(view)
-                if not n:
-                    self._finish()
-                return n
-            if self.left == 0 and not self._next_chunk():
-                return 0
-            n = self._take_into(view[: self.left])
-            if not n:
-                raise _Fail("unexpected EOF")
-            self.left -= n
-            return n
-        except _Fail as f:
-            self.abandon()
-            f.phase = "body"
-            raise
-
     def fill_into(self, view: memoryview) -> tuple[int, _Fail | None]:
         """Fill `view` until it is full or the body ends: (bytes, the failure that stopped it, if any).
 
-        Without a deadline the socket's timeout (the idle limit) is the same for every read, so a TLS
-        record costs one call here instead of one through every layer (a 1 GiB download is ~65,000)."""
+        Without a deadline the socket's timeout (the idle limit) is the same for every read, so it is set
+        once and a TLS record costs one call here instead of one through every layer (a 1 GiB download
+        is ~65,000 records); with a deadline each read waits for what is left of it."""
         got = 0
         want = len(view)
         conn = self.conn
         clock = self.clock
+        direct = clock.deadline is None
         try:
-            if clock.deadline is not None or self.mode not in ("length", "chunked"):
-                while got < want:
-                    n = self.read_into(view[got:])
-                    if not n:
-                        break
-                    got += n
-                return got, None
-            if not self.done:
+            if direct and not self.done:
                 conn._wait_read(clock)
             recv = conn.sock.recv_into
             while got < want and not self.done:
-                if self.left == 0 and not self._next_chunk():
+                if self.mode == "chunked" and self.left == 0 and not self._next_chunk():
                     break
-                take = min(self.left, want - got)
-                if conn.buf:
-                    n = self._take_into(view[got : got + take])
+                part = view[got:] if self.mode == "close" else view[got : got + min(self.left, want - got)]
+                if conn.buf or not direct:
+                    n = self._take_into(part)
                 else:
                     try:
-                        n = recv(view[got : got + take])
+                        n = recv(part)
                     except OSError as exc:
                         conn._read_failed(exc, clock)
                         n = 0
                     conn.received += n
                 if not n:
-                    raise _Fail("unexpected EOF")
+                    if self.mode != "close":
+                        raise _Fail("unexpected EOF")
+                    self._finish()  # the end of the connection is the end of such a body
+                    break
                 got += n
-                self.left -= n
-                if self.left == 0 and self.mode == "length":
-                    self._finish()
+                if self.mode != "close":
+                    self.left -= n
+                    if self.left == 0 and self.mode == "length":
+                        self._finish()
         except _Fail as f:
             self.abandon()
             f.phase = "body"

@@ -39,8 +39,6 @@ download starts the file again; a download that fails removes the partial file; 
 from __future__ import annotations
 
 import base64
-import secrets
-import string
 import sys
 import time
 import zlib
@@ -180,6 +178,9 @@ def export_body(info: ExportInfo) -> dict[str, Any]:
 
 def new_token(length: int = 20) -> str:
     """A random token of letters and digits, as KubeVirt's GenerateVMExportToken makes."""
+    import secrets  # noqa: PLC0415 - only when an export is created (random and hashlib come with it)
+    import string  # noqa: PLC0415
+
     alphabet = string.digits + string.ascii_uppercase + string.ascii_lowercase
     return "".join(secrets.choice(alphabet) for _ in range(length))
 

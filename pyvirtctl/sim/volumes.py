@@ -91,11 +91,8 @@ class VolumeStore:
         if cached and cached[:2] == (st.st_size, st.st_mtime_ns):
             digest = cached[2]
         else:
-            h = hashlib.sha256()
             with open(f, "rb") as fh:
-                while chunk := fh.read(_CHUNK):
-                    h.update(chunk)
-            digest = h.hexdigest()
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
             self._digests[f] = (st.st_size, st.st_mtime_ns, digest)
         return {"namespace": namespace, "name": claim, "size": st.st_size, "sha256": digest}
 

@@ -56,12 +56,9 @@ def fill(path: str, mib: int) -> str:
 
 
 def sha256_of(path: str, gunzip: bool = False) -> str:
-    h = hashlib.sha256()
     opener = gzip.open if gunzip else open
     with opener(path, "rb") as f:
-        while chunk := f.read(4 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def main() -> int:

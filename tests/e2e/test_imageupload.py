@@ -59,11 +59,8 @@ def image(tmp_path: Path, name: str = "disk.img", size: int = 1 << 20) -> Path:
 
 
 def sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def qcow2(path: Path, virtual: int) -> Path:

@@ -57,12 +57,9 @@ def vm_with_disks(sim) -> None:
 
 
 def sha256_file(path, gunzip: bool = False) -> str:
-    h = hashlib.sha256()
     opener = gzip.open if gunzip else open
     with opener(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def export_calls(sim) -> list[tuple[str, str]]:
