@@ -1,4 +1,9 @@
-"""virtctl's JSON log lines on stderr (sorted keys; the component is always "portforward", a virtctl quirk)."""
+"""virtctl's JSON log lines on stderr (sorted keys; the component is always "portforward", a virtctl quirk).
+
+The lines are written as Go's JSON encoder does with HTML escaping off: non-ASCII text such as
+the "µs" of a short duration stays UTF-8, `<>&` stay as they are, and only U+2028/U+2029 are
+escaped.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ def log_line(level: str, msg: str, pos: str, reason: str | None = None) -> str:
     entry = {"component": "portforward", "level": level, "msg": msg, "pos": pos, "timestamp": now}
     if reason is not None:
         entry["reason"] = reason
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def info(msg: str, pos: str) -> None:
