@@ -2,6 +2,10 @@
 
 import sys
 
-from pyvirtctl.cli import main
+from pyvirtctl import collector
 
-sys.exit(main())
+collector.pause()  # before the imports: see pyvirtctl/collector.py
+
+from pyvirtctl.cli import run  # noqa: E402
+
+sys.exit(run())

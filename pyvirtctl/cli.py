@@ -98,6 +98,15 @@ def _tolerant_streams() -> None:
                 pass
 
 
+def run() -> int:
+    """The program's process entry point (`pyvirtctl`, `python -m pyvirtctl`): `main()` with the
+    garbage collector paused for start-up (pyvirtctl.collector)."""
+    from pyvirtctl import collector
+
+    collector.pause()
+    return main()
+
+
 def main(argv: list[str] | None = None, argv0: str | None = None, registry: dict | None = None) -> int:
     argv0 = sys.argv[0] if argv0 is None else argv0
     args = sys.argv[1:] if argv is None else list(argv)

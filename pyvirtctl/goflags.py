@@ -426,6 +426,12 @@ class GoCommand(TyperCommand):
 
     go_spec: CommandSpec
 
+    def invoke(self, ctx: Context) -> Any:
+        from pyvirtctl import collector
+
+        collector.resume()  # the command starts: what start-up imported is frozen, the rest collected
+        return super().invoke(ctx)
+
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         root = ctx.find_root()
         table = dict(flag_table(root.command, "root"))

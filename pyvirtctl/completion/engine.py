@@ -288,4 +288,7 @@ def kubectl_complete(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:  # console script entry point
+    from pyvirtctl import collector
+
+    collector.pause()  # a short-lived process: see pyvirtctl/collector.py
     sys.exit(kubectl_complete())
