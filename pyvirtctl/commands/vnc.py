@@ -32,6 +32,7 @@ from pyvirtctl import log
 from pyvirtctl.completion import complete_vmi_names
 from pyvirtctl.errors import CLIError
 from pyvirtctl.goflags import exact_args, go_command
+from pyvirtctl.kube.flags import format_go_duration
 from pyvirtctl.kubevirt.requests import screenshot_request, vmi_get_request, vnc_stream
 from pyvirtctl.runtime import session
 
@@ -340,7 +341,7 @@ def _accept(lsock: socket.socket, state: _Session, timeout: float | None, conn: 
     client.settimeout(None)
     client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     lsock.close()  # one client per run
-    log.info(f"VNC Client connected in {_go_duration(time.monotonic() - started)}", "vnc.go:212")
+    log.info(f"VNC Client connected in {format_go_duration(time.monotonic() - started)}", "vnc.go:212")
     try:
         vmi = s.send(vmi_get_request(s.namespace, o.name)).json()
         if is_paused(vmi or {}):
@@ -349,14 +350,6 @@ def _accept(lsock: socket.socket, state: _Session, timeout: float | None, conn: 
     except CLIError:
         pass
     _splice(conn, client, state)
-
-
-def _go_duration(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.3f}µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.6f}".rstrip("0").rstrip(".") + "ms"
-    return f"{seconds:.9f}".rstrip("0").rstrip(".") + "s"
 
 
 # --------------------------------------------------------------------------- screenshot
