@@ -2,10 +2,6 @@
 
 import sys
 
-from pyvirtctl import collector
-
-collector.pause()  # before the imports: see pyvirtctl/collector.py
-
-from pyvirtctl.cli import run  # noqa: E402
+from pyvirtctl.cli import run
 
 sys.exit(run())
