@@ -9,14 +9,16 @@ failed. The executor itself is `pyvirtctl.kubevirt.bulk`.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from pyvirtctl.errors import CLIError
-from pyvirtctl.kubevirt import bulk
-from pyvirtctl.kubevirt.bulk import Key, Outcome, Selection, Verb
 from pyvirtctl.runtime import IO, session
+
+if TYPE_CHECKING:  # the executor is imported where a command runs, not for its --help or a TAB
+    from pyvirtctl.kubevirt import bulk
+    from pyvirtctl.kubevirt.bulk import Key, Outcome, Selection, Verb
 
 SelectorOpt = Annotated[
     str,
@@ -46,6 +48,7 @@ def selection(ctx: typer.Context, names: list[str] | tuple[str, ...], selector: 
     """The Selection for a command's names; `offset` is how many positionals come before the names
     (`pause vm NAME...`: 1). Knows which names followed a bool flag typed without a value."""
     from pyvirtctl.goflags import after_bare_bool
+    from pyvirtctl.kubevirt.bulk import Selection
 
     marks = tuple((i - offset, flag) for i, flag in after_bare_bool(ctx) if i >= offset)
     return Selection(tuple(names), selector, all_, all_namespaces, marks)
@@ -114,6 +117,8 @@ def execute(ctx: typer.Context, sel: Selection, verb: Verb, *, dry_run: bool = F
             client_error_prefix: str = "") -> None:
     """The shared flow: check the arguments (no I/O), `Dry Run execution`, act (pooled), optionally
     wait, summarise."""
+    from pyvirtctl.kubevirt import bulk
+
     bulk.validate_selection(sel, want_args, "VM" if verb.noun == "VM" else "VMI")
     bulk.check_parallel(parallel)
     wait_seconds = _parse_duration(timeout) if wait else 0.0

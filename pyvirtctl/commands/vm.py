@@ -7,7 +7,7 @@ Thin adapters: argv -> a verb of `pyvirtctl.kubevirt.lifecycle` -> the bulk exec
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,15 +26,12 @@ from pyvirtctl.commands.bulk import (
 from pyvirtctl.completion import complete_vm_names, complete_vm_names_many
 from pyvirtctl.errors import CLIError, InputError, prefixed
 from pyvirtctl.goflags import exact_args, given, go_command
-from pyvirtctl.kube.paths import check_name
-from pyvirtctl.kubevirt import lifecycle
-from pyvirtctl.kubevirt.requests import (
-    MigrateCancelOptions,
-    migration_delete_request,
-    migrations_list_request,
-    pick_migration,
-)
 from pyvirtctl.runtime import IO, session
+
+if TYPE_CHECKING:
+    from pyvirtctl.kubevirt.requests import MigrateCancelOptions
+
+# The request and verb modules are imported where a command runs: `start --help` and a TAB never need them.
 
 DRY_RUN_HELP = (
     "--dry-run=false: Flag used to set whether to perform a dry run or not. "
@@ -67,6 +64,9 @@ def _example(verb: str, what: str = "a virtual machine") -> str:
 
 
 def run_migrate_cancel(o: MigrateCancelOptions, s: Any, io: IO) -> None:
+    from pyvirtctl.kube.paths import check_name
+    from pyvirtctl.kubevirt.requests import migration_delete_request, migrations_list_request, pick_migration
+
     list_prefix = "Error fetching virtual machine instance migration list  "
     with prefixed(list_prefix):
         listing_request = migrations_list_request(o, s.namespace)
@@ -116,6 +116,8 @@ def start_cmd(
     wait: WaitOpt = False,
     timeout: TimeoutOpt = "5m",
 ) -> None:
+    from pyvirtctl.kubevirt import lifecycle
+
     sel = selection(ctx, names or [], selector, all_vms, all_namespaces)
     execute(ctx, sel, lifecycle.start(paused, dry_run), dry_run=dry_run, wait=wait, timeout=timeout,
             parallel=parallel)
@@ -138,6 +140,8 @@ def _stop_like_command(verb: str, short: str) -> Callable[..., None]:
         wait: WaitOpt = False,
         timeout: TimeoutOpt = "5m",
     ) -> None:
+        from pyvirtctl.kubevirt import lifecycle
+
         grace = grace_period if given(ctx, "grace_period") else None
         factory = lifecycle.stop if verb == "stop" else lifecycle.restart
         sel = selection(ctx, names or [], selector, all_vms, all_namespaces)
@@ -172,6 +176,8 @@ def migrate_cmd(
     timeout: TimeoutOpt = "5m",
 ) -> None:
     # pflag's stringToString arrives as a dict (goflags), the default as ""
+    from pyvirtctl.kubevirt import lifecycle
+
     node_selector: dict[str, str] = added_node_selector if isinstance(added_node_selector, dict) else {}
     sel = selection(ctx, names or [], selector, all_vms, all_namespaces)
     execute(ctx, sel, lifecycle.migrate(node_selector, dry_run), dry_run=dry_run, wait=wait, timeout=timeout,
@@ -190,5 +196,7 @@ def migrate_cancel_cmd(
     names: Annotated[list[str], typer.Argument(autocompletion=complete_vm_names)],
     dry_run: DryRunOpt = False,
 ) -> None:
+    from pyvirtctl.kubevirt.requests import MigrateCancelOptions
+
     s = session(ctx)
     run_migrate_cancel(MigrateCancelOptions(names[0], dry_run=dry_run), s, IO.std())
