@@ -70,10 +70,13 @@ def main() -> int:
     args = ap.parse_args()
     precompile()
     ref = virtctl_ref()
+    with free_pages_held() as pages:
+        return measure(args, ref, pages)
+
+
+def measure(args: argparse.Namespace, ref: str | None, pages: str) -> int:
     work = tempfile.mkdtemp(prefix="bench-export-")
     state = os.path.join(work, "state.json")
-    held = free_pages_held()
-    pages = held.__enter__()
     sim = SimProcess.start(os.path.join(work, "sim"), delay=0, extra_args=["--state", state])
     try:
         sim.apply(PVC)
@@ -117,7 +120,6 @@ def main() -> int:
             print("(set VIRTCTL_REF=/path/to/virtctl for the virtctl rows)")
     finally:
         sim.stop()
-        held.__exit__(None, None, None)
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)
