@@ -1,6 +1,6 @@
 """vmexport download benchmark: throughput and peak RSS for a 1 GiB volume, pyvirtctl beside virtctl.
 
-    PYTHONPATH=. python tests/bench/bench_export.py [--mib 1024] [--runs 2]
+    PYTHONPATH=. python tests/bench/bench_export.py [--mib 1024] [--runs 4]
     VIRTCTL_REF=/path/to/virtctl PYTHONPATH=. python tests/bench/bench_export.py   # both columns in one run
 
 One simulator (`--state`, so that the volume's file can be written directly) holds a PVC with
@@ -66,7 +66,7 @@ def sha256_of(path: str, gunzip: bool = False) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mib", type=int, default=1024)
-    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=4)
     args = ap.parse_args()
     precompile()
     ref = virtctl_ref()

@@ -1,6 +1,6 @@
 """image-upload benchmark: throughput and peak memory of a disk image upload (printed, never asserted).
 
-    python tests/bench/bench_upload.py [--mib 1024] [--runs 3] [--flat-mib 16] [--virtctl /path/to/virtctl]
+    python tests/bench/bench_upload.py [--mib 1024] [--runs 6] [--flat-mib 16] [--virtctl /path/to/virtctl]
 
 Starts a simulator, writes an image of --mib MiB, and uploads it into a new PVC with `image-upload pvc`
 (`--insecure`, as the Go virtctl needs against the simulator's proxy) --runs times per client, the
@@ -97,7 +97,7 @@ def summary(name: str, samples: list[dict], ok: bool) -> dict:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mib", type=int, default=1024, help="image size in MiB (default 1024)")
-    p.add_argument("--runs", type=int, default=runs(3), help="uploads per client (default 3, or $BENCH_RUNS)")
+    p.add_argument("--runs", type=int, default=runs(6), help="uploads per client (default 6, or $BENCH_RUNS)")
     p.add_argument("--flat-mib", type=int, default=16, help="small image for the flat-memory figure")
     p.add_argument("--virtctl", default=None, help="Go virtctl binary to measure too (default: $VIRTCTL_REF)")
     args = p.parse_args()
