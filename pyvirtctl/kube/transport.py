@@ -133,6 +133,21 @@ def _quote(text: str) -> str:
     return go_quote(text)
 
 
+def _record_reader(sock: Any) -> Callable[[int, memoryview], int] | None:
+    """For a socket from ssl.wrap_socket: its TLS object's read(n, buffer), which decrypts one record
+    into the buffer and waits as the socket's timeout says (what SSLSocket.recv_into ends in, without
+    the two Python calls around it); None for anything else (plain, TLS in a tunnel)."""
+    obj = getattr(sock, "_sslobj", None)
+    read = getattr(obj, "read", None)
+    return read if callable(read) else None
+
+
+def _plain_reader(sock: Any) -> Callable[[int, memoryview], int]:
+    """read(n, buffer) over recv_into, for sockets without a TLS object of their own."""
+    recv_into = sock.recv_into
+    return lambda n, buffer: recv_into(buffer, n)
+
+
 def _os_text(op: str, exc: OSError) -> str:
     """`read: connection reset by peer`, `write: broken pipe`: Go's syscall wording."""
     import errno  # noqa: PLC0415
@@ -453,45 +468,67 @@ class _Body:
         """Fill `view` until it is full or the body ends: (bytes, the failure that stopped it, if any).
 
         Without a deadline the socket's timeout (the idle limit) is the same for every read, so it is set
-        once and a TLS record costs one call here instead of one through every layer (a 1 GiB download
-        is ~65,000 records); with a deadline each read waits for what is left of it."""
+        once, and the bytes of a segment (the rest of a Content-Length body, of a chunk, or all there is
+        for a body ended by the close) come from the socket in one tight loop (`_segment`); with a
+        deadline each read waits for what is left of it."""
         got = 0
         want = len(view)
         conn = self.conn
         clock = self.clock
         direct = clock.deadline is None
         try:
+            read = None
             if direct and not self.done:
                 conn._wait_read(clock)
-            recv = conn.sock.recv_into
+                read = _record_reader(conn.sock) or _plain_reader(conn.sock)
             while got < want and not self.done:
                 if self.mode == "chunked" and self.left == 0 and not self._next_chunk():
                     break
-                part = view[got:] if self.mode == "close" else view[got : got + min(self.left, want - got)]
-                if conn.buf or not direct:
-                    n = self._take_into(part)
+                end = want if self.mode == "close" else got + min(self.left, want - got)
+                if conn.buf or read is None:
+                    n = self._take_into(view[got:end])
+                    failure = None
                 else:
-                    try:
-                        n = recv(part)
-                    except OSError as exc:
-                        conn._read_failed(exc, clock)
-                        n = 0
-                    conn.received += n
+                    n, failure = self._segment(view, got, end, read)
+                got += n
+                if self.mode != "close":
+                    self.left -= n
+                if failure is not None:
+                    raise failure
                 if not n:
                     if self.mode != "close":
                         raise _Fail("unexpected EOF")
                     self._finish()  # the end of the connection is the end of such a body
                     break
-                got += n
-                if self.mode != "close":
-                    self.left -= n
-                    if self.left == 0 and self.mode == "length":
-                        self._finish()
+                if self.left == 0 and self.mode == "length":
+                    self._finish()
         except _Fail as f:
             self.abandon()
             f.phase = "body"
             return got, f
         return got, None
+
+    def _segment(self, view: memoryview, start: int, end: int,
+                 read: Callable[[int, memoryview], int]) -> tuple[int, _Fail | None]:
+        """view[start:end] from the socket, read by read until full or the stream ends: (bytes, the failure
+        that stopped it). Nothing else is in the loop: a 1 GiB download is ~65,000 TLS records, and the
+        Python layers of SSLSocket.recv_into around each cost ~0.05 s of CPU per GiB (measured: user
+        time 0.39 against 0.44 s for 1 GiB)."""
+        got = start
+        failure = None
+        try:
+            while got < end:
+                n = read(end - got, view[got:])
+                if not n:
+                    break
+                got += n
+        except OSError as exc:
+            try:
+                self.conn._read_failed(exc, self.clock)  # raises, or returns at a TLS end of stream
+            except _Fail as f:
+                failure = f
+        self.conn.received += got - start
+        return got - start, failure
 
     def _read_chunked(self, n: int) -> bytes:
         if self.left == 0 and not self._next_chunk():
