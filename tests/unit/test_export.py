@@ -7,6 +7,7 @@ import gzip
 import io
 import os
 import struct
+import sys
 import zlib
 
 import pytest
@@ -171,7 +172,16 @@ def test_target_port_lookup():
 # --------------------------------------------------------------------------- bytes
 
 
-def test_gunzip_members_with_bounded_steps():
+@pytest.fixture(params=["zlib_ng.zlib_ng", "zlib"])
+def inflater(request, monkeypatch):
+    """Gunzip with zlib-ng (a dependency) and with the standard zlib it falls back to without it."""
+    if request.param == "zlib":
+        monkeypatch.setitem(sys.modules, "zlib_ng", None)  # import fails as if not installed
+    assert vx.inflate_module().__name__ == request.param
+    return request.param
+
+
+def test_gunzip_members_with_bounded_steps(inflater):
     pieces: list[int] = []
     out = bytearray()
 
@@ -191,6 +201,18 @@ def test_gunzip_members_with_bounded_steps():
     assert cut.inside  # a member was cut short: the caller reports unexpected EOF
     with pytest.raises(CLIError, match="^gzip: invalid header$"):
         vx.Gunzip(lambda d: None).feed(b"not gzip at all")
+
+
+@pytest.mark.parametrize(("damage", "text"), [
+    (lambda gz: gz[:-8] + bytes(4) + gz[-4:], "gzip: invalid checksum"),  # CRC-32
+    (lambda gz: gz[:-4] + b"\1\0\0\0", "gzip: invalid checksum"),  # ISIZE
+    (lambda gz: gz[:10] + b"\xff" * 20, "flate: corrupt input"),
+])
+def test_gunzip_errors_are_gos_words_with_either_inflater(inflater, damage, text):
+    gz = gzip.compress(os.urandom(100_000) + bytes(100_000))
+    with pytest.raises(CLIError) as err:
+        vx.Gunzip(lambda d: None).feed(damage(gz))
+    assert err.value.message == text
 
 
 def test_output_file_keeps_an_existing_file_until_the_first_byte(tmp_path):
