@@ -17,7 +17,8 @@ import os
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyvirtctl.errors import CLIError
@@ -139,7 +140,8 @@ def pump(
     reader = _Reader(conn, out_fd, wake_w)
     reader.start()
     try:
-        return _input_loop(conn, reader, in_fd, wake_r, eof_grace, escape)
+        with _signal_wakeup() as sig_r:
+            return _input_loop(conn, reader, in_fd, wake_r, eof_grace, escape, sig_r)
     finally:
         # stop the reader before the descriptor is freed (see Conn.wake): a TLS read still in progress
         # would otherwise read from whatever connection opens next (the version probe, a DELETE)
@@ -151,17 +153,48 @@ def pump(
         os.close(wake_w)
 
 
-def _input_loop(conn: Conn, reader: _Reader, in_fd: int, wake_r: int, eof_grace: float, escape: int | None) -> PumpResult:
+@contextmanager
+def _signal_wakeup() -> Iterator[int | None]:
+    """A pipe that signals write to (signal.set_wakeup_fd) while the session runs, for the main loop's
+    select. A signal sent to the process (SIGINT from `kill`, SIGTERM, SIGHUP) may be taken by the reader
+    thread: Python then runs the handler in the main thread only when that thread next runs Python code,
+    and a main thread waiting in select for a key would never get there. The byte in the pipe ends that
+    wait. Yields the read end (None off the main thread, where the wake-up cannot be set)."""
+    import signal  # noqa: PLC0415
+
+    sig_r, sig_w = os.pipe()
+    os.set_blocking(sig_w, False)
+    try:
+        previous = signal.set_wakeup_fd(sig_w, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread
+        os.close(sig_r)
+        os.close(sig_w)
+        yield None
+        return
+    try:
+        yield sig_r
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(sig_r)
+        os.close(sig_w)
+
+
+def _input_loop(conn: Conn, reader: _Reader, in_fd: int, wake_r: int, eof_grace: float, escape: int | None,
+                sig_r: int | None = None) -> PumpResult:
     stdin_open = True
+    extra = [] if sig_r is None else [sig_r]
     while True:
         if stdin_open:
-            ready, _, _ = select.select([in_fd, wake_r], [], [])
+            ready, _, _ = select.select([in_fd, wake_r, *extra], [], [])
         else:
             # stdin is done: let the guest finish talking, then stop
             quiet_for = time.monotonic() - reader.last_output
             if quiet_for >= eof_grace:
                 return PumpResult("eof")
-            ready, _, _ = select.select([wake_r], [], [], eof_grace - quiet_for)
+            ready, _, _ = select.select([wake_r, *extra], [], [], eof_grace - quiet_for)
+        if sig_r is not None and sig_r in ready:
+            os.read(sig_r, 512)  # the handler itself runs now, in this thread (KeyboardInterrupt, Terminated)
+            continue
         if wake_r in ready:
             reader.join(2.0)
             result = reader.result or PumpResult("closed")

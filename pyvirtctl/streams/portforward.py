@@ -26,6 +26,8 @@ from pyvirtctl.errors import CLIError
 from pyvirtctl.gotext import join_host_port
 
 TCP_CHUNK = 256 * 1024  # local reads; each read becomes one websocket message
+SIGNAL_POLL = 0.5  # the main thread's longest wait: a signal that a helper thread takes (the kernel may hand a
+# process's signal to any thread) has its Python handler run only when the main thread next runs code
 UDP_DATAGRAM = 1500  # virtctl's UDP buffer: longer datagrams are truncated, longer messages split
 
 
@@ -321,7 +323,7 @@ class Forwarder:
         done = threading.Event()
         previous = signal.signal(signal.SIGINT, lambda *_: done.set())
         try:
-            while not done.wait(3600):
+            while not done.wait(SIGNAL_POLL):
                 pass
         finally:
             signal.signal(signal.SIGINT, previous)
@@ -377,7 +379,8 @@ def forward_stdio(dial: Dial, stdin_fd: int = 0, stdout_fd: int = 1) -> None:
 
     threading.Thread(target=to_remote, daemon=True).start()
     threading.Thread(target=to_local, daemon=True).start()
-    done.wait()
+    while not done.wait(SIGNAL_POLL):
+        pass
     try:
         tunnel.close()
     except Exception:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pyvirtctl.sim.harness import REPO_ROOT, SimProcess
+from tests.e2e.sighelpers import signal_a_helper_thread
 
 ANNOTATION = "sim.pyvirtctl.io/portforward"
 
@@ -131,8 +132,12 @@ class Forward:
             time.sleep(0.02)
         raise AssertionError(f"{text!r} x{count} not logged; got {self.messages()}")
 
-    def interrupt(self, timeout: float = 10) -> tuple[int, bytes]:
-        self.proc.send_signal(signal.SIGINT)
+    def interrupt(self, timeout: float = 10, *, helper_thread: bool = False) -> tuple[int, bytes]:
+        """SIGINT to the process, or (helper_thread) to one of its threads other than the main one."""
+        if helper_thread:
+            signal_a_helper_thread(self.proc.pid, signal.SIGINT)
+        else:
+            self.proc.send_signal(signal.SIGINT)
         out, _ = self.proc.communicate(timeout=timeout)
         self._reader.join(timeout)
         return self.proc.returncode, out or b""

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from pyvirtctl.sim.harness import REPO_ROOT
+from tests.e2e.sighelpers import signal_a_helper_thread
 
 CONNECTED = "Successfully connected to vm1 console. Press Ctrl+] or Ctrl+5 to exit console.\n"
 DISCONNECTED = (
@@ -155,6 +156,16 @@ def test_tty_sigterm_and_sighup_restore_terminal(sim, pty_console):
         run.proc.send_signal(sig)
         assert run.wait() == -sig
         assert run.stty() == run.stty_before
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_tty_a_signal_taken_by_the_reader_thread_still_ends_the_session(sim, pty_console, sig):
+    sim.apply(vmi())
+    run = pty_console("console", "vm1")
+    run.expect(CONNECTED.encode())
+    signal_a_helper_thread(run.proc.pid, sig)
+    assert run.wait() == -sig  # not left waiting in select for a key
+    assert run.stty() == run.stty_before
 
 
 def test_tty_ctrl_c_goes_to_the_guest(sim, pty_console):

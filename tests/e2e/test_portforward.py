@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.pfhelpers import TCPEcho, UDPEcho, env_for, forwarding, recv_exactly, vmi
+from tests.e2e.sighelpers import signal_a_helper_thread
 
 PF_PATH = "/apis/subresources.kubevirt.io/v1/namespaces/{ns}/{res}/{name}/portforward/{port}/{proto}"
 
@@ -63,6 +65,17 @@ def test_tcp_16mib_sha256_equal(sim, cli_home: Path, tcp_echo: TCPEcho) -> None:
     ]
     assert reqs[0]["headers"].get("sec-websocket-protocol") == "plain.kubevirt.io"
     assert [r for r in sim.requests() if "/portforward/" not in r["path"]] == []  # no other API call
+
+
+def test_a_sigint_taken_by_a_helper_thread_ends_the_forward(sim, cli_home: Path, tcp_echo: TCPEcho) -> None:
+    """The kernel may hand a process's SIGINT to any thread: the main thread must not sleep through it."""
+    sim.apply(vmi("testvmi", {"22": f"127.0.0.1:{tcp_echo.port}"}))
+    with forwarding(sim, cli_home, "vmi/testvmi", "0:22") as fwd:
+        assert _roundtrip(fwd.ports[0], b"x" * 1000) == b"x" * 1000
+        start = time.monotonic()
+        rc, out = fwd.interrupt(helper_thread=True)
+        assert time.monotonic() - start < 5
+    assert rc == 0 and out == b""
 
 
 def test_many_concurrent_connections(sim, cli_home: Path, tcp_echo: TCPEcho) -> None:
@@ -200,6 +213,25 @@ def test_stdio(sim, cli, tcp_echo: TCPEcho, cli_home: Path) -> None:
     p.stdin.close()
     assert p.wait(20) == 0
     assert p.stderr is not None and p.stderr.read() == b""
+
+
+def test_stdio_sigterm_taken_by_a_helper_thread_ends_it(sim, tcp_echo: TCPEcho, cli_home: Path) -> None:
+    sim.apply(vmi("testvmi", {"22": f"127.0.0.1:{tcp_echo.port}"}))
+    cmd = [sys.executable, "-m", "pyvirtctl", "--kubeconfig", sim.kubeconfig, "port-forward", "--stdio",
+           "vmi/testvmi", "22"]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env_for(cli_home))
+    try:
+        assert p.stdin is not None and p.stdout is not None
+        p.stdin.write(b"ping")
+        p.stdin.flush()
+        assert recv_exactly_fd(p.stdout.fileno(), 4) == b"ping"  # the tunnel's threads are running
+        signal_a_helper_thread(p.pid, signal.SIGTERM)
+        assert p.wait(5) == -signal.SIGTERM  # as when the main thread takes it
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.communicate()
 
 
 def recv_exactly_fd(fd: int, n: int) -> bytes:
