@@ -184,6 +184,7 @@ def _watch(s: Any, kind: str, namespace: str | None, selector: str, vms: list[di
     import queue
     import threading
 
+    from pyvirtctl.streams.terminal import next_item  # the watch ends on a Ctrl+C a watch thread takes
 
     state = {
         "vm": {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in vms},
@@ -226,7 +227,7 @@ def _watch(s: Any, kind: str, namespace: str | None, selector: str, vms: list[di
             console = Console(highlight=False)
             with Live(Text(render(head, current_rows())), console=console, auto_refresh=False) as live:
                 while True:
-                    which, etype, obj = events.get()
+                    which, etype, obj = next_item(events)
                     if which == "error":
                         raise CLIError(obj["message"])
                     _apply(state, which, etype, obj)
@@ -236,7 +237,7 @@ def _watch(s: Any, kind: str, namespace: str | None, selector: str, vms: list[di
             sys.stdout.write(lines.table())
             sys.stdout.flush()
             while True:
-                which, etype, obj = events.get()
+                which, etype, obj = next_item(events)
                 if which == "error":
                     raise CLIError(obj["message"])
                 listed_gone = etype == "DELETED" and which == kind

@@ -24,10 +24,9 @@ from typing import Protocol
 from pyvirtctl import log
 from pyvirtctl.errors import CLIError
 from pyvirtctl.gotext import join_host_port
+from pyvirtctl.streams.terminal import wait_set
 
 TCP_CHUNK = 256 * 1024  # local reads; each read becomes one websocket message
-SIGNAL_POLL = 0.5  # the main thread's longest wait: a signal that a helper thread takes (the kernel may hand a
-# process's signal to any thread) has its Python handler run only when the main thread next runs code
 UDP_DATAGRAM = 1500  # virtctl's UDP buffer: longer datagrams are truncated, longer messages split
 
 
@@ -323,8 +322,7 @@ class Forwarder:
         done = threading.Event()
         previous = signal.signal(signal.SIGINT, lambda *_: done.set())
         try:
-            while not done.wait(SIGNAL_POLL):
-                pass
+            wait_set(done)
         finally:
             signal.signal(signal.SIGINT, previous)
 
@@ -379,8 +377,7 @@ def forward_stdio(dial: Dial, stdin_fd: int = 0, stdout_fd: int = 1) -> None:
 
     threading.Thread(target=to_remote, daemon=True).start()
     threading.Thread(target=to_local, daemon=True).start()
-    while not done.wait(SIGNAL_POLL):
-        pass
+    wait_set(done)
     try:
         tunnel.close()
     except Exception:

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 
 
 class Terminated(BaseException):  # like KeyboardInterrupt: `except Exception` must not swallow it
@@ -134,6 +135,28 @@ def exit_signals(signums: tuple[int, ...] | None = None) -> Iterator[None]:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+
+
+SIGNAL_POLL = 0.5  # the longest the main thread waits for a helper thread in one go (see wait_set)
+
+
+def wait_set(event: Any) -> None:
+    """Wait for a threading.Event in the main thread, in slices of SIGNAL_POLL. The kernel may hand a
+    process's signal (Ctrl+C, SIGTERM, SIGHUP) to any of its threads; Python then runs the handler in the
+    main thread only when that thread next runs code, so one long wait would outlast the signal."""
+    while not event.wait(SIGNAL_POLL):
+        pass
+
+
+def next_item(items: Any) -> Any:
+    """queue.Queue.get for the main thread, in slices of SIGNAL_POLL (see wait_set)."""
+    import queue
+
+    while True:
+        try:
+            return items.get(timeout=SIGNAL_POLL)
+        except queue.Empty:
+            continue
 
 
 def terminal_size(fd: int) -> tuple[int, int] | None:

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from pyvirtctl.sim.harness import REPO_ROOT
+from tests.e2e.sighelpers import signal_a_helper_thread
 from tests.e2e.test_lifecycle import PROBE, running_vm, vm
 
 
@@ -274,6 +275,24 @@ def test_list_watch_piped_prints_one_aligned_row_per_change(sim, cli_home):
         assert line[head.index("STATUS") - 3:head.index("STATUS")] == "   ", (head, line)
         assert line[head.index("STATUS")] != " "
         assert line[head.index("AGE")] != " ", (head, line)
+
+
+def test_list_watch_ends_on_a_ctrl_c_that_a_watch_thread_takes(sim, cli_home):
+    """The kernel may hand the process's SIGINT to one of the watch threads instead of the main one; the
+    watch must still end, as after a Ctrl+C the main thread takes (it waited on its queue for good)."""
+    sim.apply(vm("a", strategy="Halted"))
+    proc = subprocess.Popen([sys.executable, "-m", "pyvirtctl", "--kubeconfig", sim.kubeconfig, "list", "-w"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": REPO_ROOT, "HOME": str(cli_home)})
+    try:
+        assert proc.stdout.readline().split()[0] == "NAME"  # the watch threads run from here on
+        assert proc.stdout.readline().split()[0] == "a"
+        signal_a_helper_thread(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert (proc.returncode, out, err) == (0, "", "")
 
 
 def test_ctrl_c_during_wait_on_a_terminal_ends_the_status_line(sim, cli_home):
